@@ -1,0 +1,111 @@
+"""Score a model on labeled examples and build the reports a run keeps."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+
+from diplostance.corpus import Example, GoldMention
+from diplostance.crises import Registry
+from diplostance.labels import LABELS
+from diplostance.metrics import label_metrics
+from diplostance.splits import mention_rows
+
+Predictor = Callable[[pd.DataFrame], pd.DataFrame]
+
+
+def mention_table(examples: list[Example], registry: Registry | None) -> pd.DataFrame:
+    return pd.DataFrame(mention_rows(examples, registry))
+
+
+def predict_examples(predict: Predictor, examples: list[Example], registry: Registry | None, batch_size: int = 4096) -> pd.DataFrame:
+    """The mention table of the examples with the model's output columns added."""
+    table = mention_table(examples, registry)
+    if table.empty:
+        return table
+    outputs = [predict(table.iloc[i:i + batch_size].reset_index(drop=True)) for i in range(0, len(table), batch_size)]
+    out = pd.concat(outputs, ignore_index=True)
+    return pd.concat([table.reset_index(drop=True), out.rename(columns={"label": "predicted"})], axis=1)
+
+
+def score(predicted: pd.DataFrame) -> dict:
+    if predicted.empty:
+        return {"n": 0}
+    return label_metrics(predicted["label"], predicted["predicted"], predicted["crisis"])
+
+
+def misclassified(predicted: pd.DataFrame, limit: int = 1000) -> pd.DataFrame:
+    wrong = predicted[predicted["label"] != predicted["predicted"]]
+    cols = ["mention_id", "crisis", "text", "entity", "label", "predicted", "confidence", "sentence"]
+    return wrong[cols].head(limit).reset_index(drop=True)
+
+
+def confusion_png(metrics: dict, title: str, path: Path) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    matrix = metrics["confusion"]
+    short = ["incumbent", "challenger", "dialogue", "none"]
+    fig, ax = plt.subplots(figsize=(5.2, 4.4), dpi=110)
+    ax.imshow(matrix, cmap="Blues")
+    ax.set_xticks(range(len(LABELS)), short, rotation=30, ha="right")
+    ax.set_yticks(range(len(LABELS)), short)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("gold")
+    peak = max(max(r) for r in matrix) or 1
+    for i, row in enumerate(matrix):
+        for j, v in enumerate(row):
+            ax.text(j, i, str(v), ha="center", va="center", color="white" if v > peak / 2 else "black")
+    ax.set_title(f"{title}  macro-F1 {metrics['macro_f1']:.3f}")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def report_text(name: str, m: dict) -> str:
+    if not m.get("n"):
+        return f"{name}: no mentions\n"
+    lines = [f"{name}: {m['n']} mentions, macro-F1 {m['macro_f1']:.3f}, stance macro-F1 {m['stance_macro_f1']:.3f}, accuracy {m['accuracy']:.3f}"]
+    lines += [f"  F1 {label:<22} {v:.3f}" for label, v in m["f1"].items()]
+    for crisis, v in m.get("per_crisis_macro_f1", {}).items():
+        lines.append(f"  crisis {crisis:<30} macro-F1 {v:.3f}")
+    return "\n".join(lines) + "\n"
+
+
+def detect_and_score(predict: Predictor, examples: list[Example], registry: Registry | None) -> dict:
+    """End to end: find mentions in each sentence, classify them, compare with gold.
+
+    Detection counts a found span as right when it overlaps a gold span of the same
+    entity; a labeled mention is right when, in addition, the predicted label is gold's.
+    """
+    from diplostance.mentions import find_mentions
+    from diplostance.metrics import detection_scores
+
+    detected = [
+        replace(ex, mentions=tuple(GoldMention(d.text, d.start, d.end, d.entity, None) for d in find_mentions(ex.sentence)))
+        for ex in examples
+    ]
+    predicted = predict_examples(predict, [ex for ex in detected if ex.mentions], registry)
+    labels_found: dict[str, list[tuple[int, int, str]]] = {}
+    for r in predicted.itertuples(index=False):
+        labels_found.setdefault(r.sentence_id, []).append((r.start, r.end, f"{r.entity}/{r.predicted}"))
+    optional = [{(m.start, m.end) for m in ex.mentions if m.optional} for ex in examples]
+    detection = detection_scores(
+        [[(m.start, m.end, m.entity) for m in ex.mentions] for ex in examples],
+        [[(m.start, m.end, m.entity) for m in ex.mentions] for ex in detected],
+        optional,
+    )
+    labeled = detection_scores(
+        [[(m.start, m.end, f"{m.entity}/{m.label}") for m in ex.mentions] for ex in examples],
+        [labels_found.get(ex.id, []) for ex in examples],
+        optional,
+    )
+    p, r = labeled["precision"], labeled["recall"]
+    labeled["f1"] = 2 * p * r / (p + r) if p + r else 0.0
+    return {"detection": detection, "labeled_mentions": labeled}

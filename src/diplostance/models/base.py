@@ -1,0 +1,77 @@
+"""One interface for every model family.
+
+A model takes the mention table of :mod:`diplostance.features` and returns, for each
+row, a probability per label in the order of :data:`diplostance.labels.LABELS`.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from diplostance.features import home_mask, normalize_mentions
+from diplostance.labels import LABEL2ID, LABELS
+
+META_FILE = "diplostance-model.json"
+PROB_COLUMNS = tuple(f"prob_{label.replace('-', '_')}" for label in LABELS)
+
+
+class StanceModel(ABC):
+    family: ClassVar[str]
+
+    def __init__(self, config: dict | None = None):
+        self.config = dict(config or {})
+
+    @abstractmethod
+    def fit(self, train: pd.DataFrame, labels: list[str], validation: tuple[pd.DataFrame, list[str]] | None = None) -> StanceModel:
+        """Learn from a normalised mention table and its labels; return self."""
+
+    @abstractmethod
+    def predict_proba(self, table: pd.DataFrame) -> np.ndarray:
+        """(n, len(LABELS)) probabilities for a normalised mention table."""
+
+    def save_state(self, path: Path) -> None:  # families with learned state override
+        pass
+
+    def load_state(self, path: Path) -> None:
+        pass
+
+    def save(self, path: Path | str) -> Path:
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        (path / META_FILE).write_text(json.dumps({"family": self.family, "config": self.config, "labels": list(LABELS)}, indent=2))
+        self.save_state(path)
+        return path
+
+    def predict(self, table: pd.DataFrame) -> pd.DataFrame:
+        """Labels, confidences and per-label probabilities for any mention table."""
+        df = normalize_mentions(table)
+        if len(df) == 0:
+            return pd.DataFrame({"label": [], "confidence": [], **{c: [] for c in PROB_COLUMNS}})
+        probs = np.asarray(self.predict_proba(df), dtype=float)
+        # LABELING.md: the crisis country and its own institutions never take a side.
+        home = home_mask(df)
+        probs[home] = np.eye(len(LABELS))[LABEL2ID["none"]]
+        best = probs.argmax(axis=1)
+        out = pd.DataFrame({"label": [LABELS[i] for i in best], "confidence": probs.max(axis=1)})
+        for i, col in enumerate(PROB_COLUMNS):
+            out[col] = probs[:, i]
+        return out
+
+
+def load_model(path: Path | str) -> StanceModel:
+    """Load a saved model folder of any family."""
+    from diplostance.models import family_class
+
+    path = Path(path)
+    meta = json.loads((path / META_FILE).read_text())
+    if tuple(meta["labels"]) != LABELS:
+        raise ValueError(f"{path}: model was saved with labels {meta['labels']}, this version uses {list(LABELS)}")
+    model = family_class(meta["family"])(meta["config"])
+    model.load_state(path)
+    return model

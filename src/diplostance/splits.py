@@ -1,0 +1,97 @@
+"""Deterministic splits and the mention-level Hugging Face dataset.
+
+- ``test_unseen``: every sentence of a reserved crisis (registry ``reserved: true``).
+- the other sentences go whole (never split across) to ``train`` / ``validation`` /
+  ``test_seen`` by a hash of their id: stable when sentences are added or reordered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from diplostance.corpus import Example
+from diplostance.crises import Registry
+
+SPLITS = ("train", "validation", "test_seen", "test_unseen")
+# Shares of the non-reserved sentences, by hash bucket out of 100.
+TRAIN_SHARE, VALIDATION_SHARE = 75, 10  # test_seen gets the remaining 15
+
+
+def split_of(example: Example, reserved: frozenset[str]) -> str:
+    if example.crisis in reserved:
+        return "test_unseen"
+    bucket = int(hashlib.sha256(example.id.encode("utf-8")).hexdigest(), 16) % 100
+    if bucket < TRAIN_SHARE:
+        return "train"
+    if bucket < TRAIN_SHARE + VALIDATION_SHARE:
+        return "validation"
+    return "test_seen"
+
+
+def split_examples(examples: Iterable[Example], registry: Registry) -> dict[str, list[Example]]:
+    out: dict[str, list[Example]] = {name: [] for name in SPLITS}
+    for ex in examples:
+        out[split_of(ex, registry.reserved)].append(ex)
+    return out
+
+
+def mention_rows(examples: Iterable[Example], registry: Registry | None) -> list[dict]:
+    """One row per mention, with its sentence and the crisis roles (names and aliases)."""
+    from diplostance.encoding import role_names
+
+    rows = []
+    for ex in examples:
+        inc, chal = role_names(ex, registry)
+        known = registry.get(ex.crisis) if registry else None
+        for i, m in enumerate(ex.mentions):
+            rows.append(
+                {
+                    "mention_id": f"{ex.id}#{i}",
+                    "sentence_id": ex.id,
+                    "crisis": ex.crisis,
+                    "sentence": ex.sentence,
+                    "start": m.start,
+                    "end": m.end,
+                    "text": m.text,
+                    "entity": m.entity,
+                    "label": m.label or "",
+                    "incumbent": inc[0],
+                    "challenger": chal[0],
+                    "incumbent_aliases": list(inc[1:]),
+                    "challenger_aliases": list(chal[1:]),
+                    "crisis_country": known.country if known else "",
+                }
+            )
+    return rows
+
+
+def to_datasets(examples: Iterable[Example], registry: Registry):
+    """A ``datasets.DatasetDict`` of mention rows for each split (empty splits kept)."""
+    import datasets
+
+    features = datasets.Features(
+        {
+            "mention_id": datasets.Value("string"),
+            "sentence_id": datasets.Value("string"),
+            "crisis": datasets.Value("string"),
+            "sentence": datasets.Value("string"),
+            "start": datasets.Value("int32"),
+            "end": datasets.Value("int32"),
+            "text": datasets.Value("string"),
+            "entity": datasets.Value("string"),
+            "label": datasets.Value("string"),
+            "incumbent": datasets.Value("string"),
+            "challenger": datasets.Value("string"),
+            "incumbent_aliases": datasets.Sequence(datasets.Value("string")),
+            "challenger_aliases": datasets.Sequence(datasets.Value("string")),
+            "crisis_country": datasets.Value("string"),
+        }
+    )
+    parts = split_examples(examples, registry)
+    return datasets.DatasetDict(
+        {
+            name: datasets.Dataset.from_list(mention_rows(exs, registry), features=features)
+            for name, exs in parts.items()
+        }
+    )
