@@ -6,15 +6,25 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-# torch is pinned in the same pip command as everything that depends on it: the CPU
-# wheel, not a multi-GB CUDA build (see docs/development.md).
+# torch is pinned in the same pip command as everything that depends on it, so pip takes
+# the CPU wheel and not a multi-GB CUDA build (docs/development.md).
 TORCH := torch==2.13.0
+
+# Knobs (make train MODEL=rules, make predict INPUT=... CRISIS=...)
+MODEL ?=
+EXP ?=
+ARGS ?=
+MODEL_URI ?= models:/diplostance@champion
+INPUT ?= data/examples
+CRISIS ?= venezuela-2019
+OUT ?= outputs/predict
+FORMAT ?= jsonl
 
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: help setup demo test validate stats bench clean
+.PHONY: help setup demo test train evaluate predict validate stats bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36mmake %-10s\033[0m %s\n", $$1, $$2}'
@@ -27,12 +37,22 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv with everything the pipelines and tests need (idempotent)
 
-demo: $(STAMP) ## Set up, validate the corpus and show its statistics
+demo: $(STAMP) ## Set up, train the default model if no champion exists, predict on data/examples, print the table
 	$(BIN)/diplostance data validate --quiet
-	$(BIN)/diplostance data stats
+	$(BIN)/python pipelines/train.py --if-no-champion
+	$(BIN)/diplostance predict data/examples --crisis venezuela-2019 --output outputs/demo
 
 test: $(STAMP) ## Run the whole test suite (slow tests included)
 	$(BIN)/python -m pytest -q
+
+train: $(STAMP) ## Train and register a model: MODEL=rules|tfidf|minilm EXP=name ARGS="model.C=2"
+	$(BIN)/python pipelines/train.py $(if $(MODEL),--model $(MODEL)) $(if $(EXP),--exp $(EXP)) $(ARGS)
+
+evaluate: $(STAMP) ## Score MODEL_URI (default @champion) on test_unseen and test_seen
+	$(BIN)/python pipelines/evaluate.py --model $(MODEL_URI)
+
+predict: $(STAMP) ## Batch inference: INPUT=files/folders CRISIS=id OUT=dir FORMAT=jsonl|csv|parquet
+	$(BIN)/diplostance predict $(INPUT) --crisis $(CRISIS) --output $(OUT) --format $(FORMAT) --model $(MODEL_URI)
 
 validate: $(STAMP) ## Check every labeled file in data/labeled
 	$(BIN)/diplostance data validate
@@ -40,8 +60,8 @@ validate: $(STAMP) ## Check every labeled file in data/labeled
 stats: $(STAMP) ## Corpus statistics (labels, crises, mention forms, splits)
 	$(BIN)/diplostance data stats
 
-bench: $(STAMP) ## Run the benchmarks and rewrite docs/benchmarks.md
+bench: $(STAMP) ## Run the benchmarks and rewrite their sections of docs/benchmarks.md
 	$(BIN)/python pipelines/bench_mentions.py --write docs/benchmarks.md
 
-clean: ## Remove the virtualenv and caches (keeps mlflow.db and mlruns)
+clean: ## Remove the virtualenv and caches (keeps mlflow.db, mlartifacts and outputs)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

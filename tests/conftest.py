@@ -1,5 +1,6 @@
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -7,6 +8,8 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("MLFLOW_ENABLE_ASYNC_LOGGING", "false")
+# Tests never touch the user's store: a throwaway one unless a fixture sets another.
+os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{tempfile.mkdtemp(prefix='diplostance-tests-')}/mlflow.db"
 
 REGISTRY_YAML = """
 crises:
@@ -54,3 +57,15 @@ def registry(registry_path):
     from diplostance.crises import load_registry
 
     return load_registry(registry_path)
+
+
+@pytest.fixture(scope="session")
+def trained_store(tmp_path_factory):
+    """A fresh MLflow store where rules, then tfidf, were trained on the bundled corpus
+    through the real pipeline. MLFLOW_TRACKING_URI points at it for the whole session."""
+    root = tmp_path_factory.mktemp("mlflow")
+    os.environ["MLFLOW_TRACKING_URI"] = f"sqlite:///{root}/mlflow.db"
+    from diplostance.config import load_config
+    from diplostance.training import train
+
+    return [train(load_config(model=family, overrides=["experiment=test-training"])) for family in ("rules", "tfidf")]

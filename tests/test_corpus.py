@@ -1,19 +1,29 @@
 import json
 
-from conftest import row, write_jsonl
 from typer.testing import CliRunner
 
+from conftest import row, write_jsonl
 from diplostance.cli import app
-from diplostance.paths import LABELED_DIR, REGISTRY_PATH
 from diplostance.corpus import load_examples, read_examples
 from diplostance.crises import load_registry
+from diplostance.paths import LABELED_DIR, REGISTRY_PATH
 from diplostance.splits import split_examples, to_datasets
 
 GOOD = [
-    row("v-1", "Russia and Cuba condemned what they called a coup, while Canada recognized the opposition leader.",
-        [("Russia", "RUS", "supports-incumbent"), ("Cuba", "CUB", "supports-incumbent"), ("Canada", "CAN", "recognizes-challenger")]),
-    row("v-2", "Mexico and Uruguay urged talks between Maduro and Guaido.",
-        [("Mexico", "MEX", "calls-for-dialogue"), ("Uruguay", "URY", "calls-for-dialogue")]),
+    row(
+        "v-1",
+        "Russia and Cuba condemned what they called a coup, while Canada recognized the opposition leader.",
+        [
+            ("Russia", "RUS", "supports-incumbent"),
+            ("Cuba", "CUB", "supports-incumbent"),
+            ("Canada", "CAN", "recognizes-challenger"),
+        ],
+    ),
+    row(
+        "v-2",
+        "Mexico and Uruguay urged talks between Maduro and Guaido.",
+        [("Mexico", "MEX", "calls-for-dialogue"), ("Uruguay", "URY", "calls-for-dialogue")],
+    ),
     row("m-1", "ASEAN urged the junta to talk to the NUG.", [("ASEAN", "ASEAN", "calls-for-dialogue")], crisis="myanmar-2021"),
 ]
 
@@ -92,7 +102,10 @@ def test_non_utf8_file_is_an_error_not_a_crash(tmp_path, registry):
 
 def test_splits_are_deterministic_and_reserved_crises_are_test_only(tmp_path, registry):
     rows = [row(f"v-{i}", f"Peru number {i} backed Guaido.", [("Peru", "PER", "recognizes-challenger")]) for i in range(200)]
-    rows += [row(f"m-{i}", f"Japan number {i} urged talks.", [("Japan", "JPN", "calls-for-dialogue")], crisis="myanmar-2021") for i in range(20)]
+    rows += [
+        row(f"m-{i}", f"Japan number {i} urged talks.", [("Japan", "JPN", "calls-for-dialogue")], crisis="myanmar-2021")
+        for i in range(20)
+    ]
     examples = load_examples([write_jsonl(tmp_path / "s.jsonl", rows)], registry=registry)
     parts = split_examples(examples, registry)
     again = split_examples(list(reversed(examples)), registry)
@@ -108,9 +121,9 @@ def test_mention_level_dataset_keeps_sentences_whole(tmp_path, registry):
     assert set(ds) == {"train", "validation", "test_seen", "test_unseen"}
     assert sum(len(d) for d in ds.values()) == 6
     assert len(ds["test_unseen"]) == 1 and ds["test_unseen"][0]["entity"] == "ASEAN"
-    for name, d in ds.items():
+    for d in ds.values():
         for r in d:
-            assert r["sentence"][r["start"]:r["end"]] == r["text"]
+            assert r["sentence"][r["start"] : r["end"]] == r["text"]
     by_sentence = {}
     for name, d in ds.items():
         for r in d:

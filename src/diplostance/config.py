@@ -56,7 +56,9 @@ def apply_override(cfg: dict, override: str) -> dict:
     return cfg
 
 
-def load_config(model: str | None = None, experiment: str | None = None, overrides: list[str] = (), configs_dir: Path = CONFIGS_DIR) -> dict:
+def load_config(
+    model: str | None = None, experiment: str | None = None, overrides: list[str] = (), configs_dir: Path = CONFIGS_DIR
+) -> dict:
     """Compose a run configuration. Precedence: overrides > experiment > model file > base."""
     cfg = _read(configs_dir / "base.yaml")
     exp: dict = {}

@@ -75,7 +75,9 @@ def _is_known_entity(code: str) -> bool:
     return is_known_entity(code)
 
 
-def _parse_mention(m: object, sentence: str, where: str, *, require_label: bool) -> tuple[GoldMention | None, list[str], list[str]]:
+def _parse_mention(
+    m: object, sentence: str, where: str, *, require_label: bool
+) -> tuple[GoldMention | None, list[str], list[str]]:
     errors: list[str] = []
     warnings: list[str] = []
     if not isinstance(m, dict):
@@ -118,7 +120,9 @@ def _aliases(row: dict, key: str) -> tuple[str, ...] | None | str:
     return tuple(value)
 
 
-def parse_row(row: object, *, registry: Registry | None, require_labels: bool = True) -> tuple[Example | None, list[str], list[str]]:
+def parse_row(
+    row: object, *, registry: Registry | None, require_labels: bool = True
+) -> tuple[Example | None, list[str], list[str]]:
     """Check one decoded row; return the example (or None) with error and warning messages."""
     if not isinstance(row, dict):
         return None, ["expected a JSON object"], []
@@ -152,7 +156,7 @@ def parse_row(row: object, *, registry: Registry | None, require_labels: bool = 
         if mention:
             mentions.append(mention)
     spans = sorted(mentions, key=lambda m: (m.start, m.end))
-    for a, b in zip(spans, spans[1:]):
+    for a, b in zip(spans, spans[1:], strict=False):
         if b.start < a.end:
             errors.append(f"overlapping mentions {a.text!r} ({a.start}-{a.end}) and {b.text!r} ({b.start}-{b.end})")
     if errors:

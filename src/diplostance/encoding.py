@@ -20,9 +20,29 @@ SPECIAL_TOKENS = (INCUMBENT, CHALLENGER, TGT_OPEN, TGT_CLOSE, OTHER_OPEN, OTHER_
 
 # Words that end organisation names: their last word is not a surname.
 _NOT_SURNAME = {
-    "council", "government", "coalition", "front", "forces", "force", "authority", "committee",
-    "union", "movement", "party", "army", "junta", "administration", "alliance", "congress",
-    "assembly", "opposition", "rebels", "military", "taliban", "houthis", "president",
+    "council",
+    "government",
+    "coalition",
+    "front",
+    "forces",
+    "force",
+    "authority",
+    "committee",
+    "union",
+    "movement",
+    "party",
+    "army",
+    "junta",
+    "administration",
+    "alliance",
+    "congress",
+    "assembly",
+    "opposition",
+    "rebels",
+    "military",
+    "taliban",
+    "houthis",
+    "president",
 }
 
 

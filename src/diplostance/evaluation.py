@@ -21,12 +21,14 @@ def mention_table(examples: list[Example], registry: Registry | None) -> pd.Data
     return pd.DataFrame(mention_rows(examples, registry))
 
 
-def predict_examples(predict: Predictor, examples: list[Example], registry: Registry | None, batch_size: int = 4096) -> pd.DataFrame:
+def predict_examples(
+    predict: Predictor, examples: list[Example], registry: Registry | None, batch_size: int = 4096
+) -> pd.DataFrame:
     """The mention table of the examples with the model's output columns added."""
     table = mention_table(examples, registry)
     if table.empty:
         return table
-    outputs = [predict(table.iloc[i:i + batch_size].reset_index(drop=True)) for i in range(0, len(table), batch_size)]
+    outputs = [predict(table.iloc[i : i + batch_size].reset_index(drop=True)) for i in range(0, len(table), batch_size)]
     out = pd.concat(outputs, ignore_index=True)
     return pd.concat([table.reset_index(drop=True), out.rename(columns={"label": "predicted"})], axis=1)
 
@@ -71,7 +73,10 @@ def confusion_png(metrics: dict, title: str, path: Path) -> Path:
 def report_text(name: str, m: dict) -> str:
     if not m.get("n"):
         return f"{name}: no mentions\n"
-    lines = [f"{name}: {m['n']} mentions, macro-F1 {m['macro_f1']:.3f}, stance macro-F1 {m['stance_macro_f1']:.3f}, accuracy {m['accuracy']:.3f}"]
+    lines = [
+        f"{name}: {m['n']} mentions, macro-F1 {m['macro_f1']:.3f}, "
+        f"stance macro-F1 {m['stance_macro_f1']:.3f}, accuracy {m['accuracy']:.3f}"
+    ]
     lines += [f"  F1 {label:<22} {v:.3f}" for label, v in m["f1"].items()]
     for crisis, v in m.get("per_crisis_macro_f1", {}).items():
         lines.append(f"  crisis {crisis:<30} macro-F1 {v:.3f}")
@@ -109,3 +114,33 @@ def detect_and_score(predict: Predictor, examples: list[Example], registry: Regi
     p, r = labeled["precision"], labeled["recall"]
     labeled["f1"] = 2 * p * r / (p + r) if p + r else 0.0
     return {"detection": detection, "labeled_mentions": labeled}
+
+
+def write_predicted_rows(path: Path, examples: list[Example], predicted: pd.DataFrame) -> None:
+    """The input rows again, each mention with the predicted `label` and its `scores`
+    (a gold label, if the row had one, is kept as `gold_label`). Written atomically."""
+    import json
+    import os
+
+    from diplostance.models.base import PROB_COLUMNS
+
+    mentions: dict[tuple[str, int, int], dict] = {}
+    for r in predicted.to_dict("records"):
+        mentions[(r["sentence_id"], r["start"], r["end"])] = {
+            "label": r["predicted"],
+            "scores": {label: round(float(r[col]), 6) for label, col in zip(LABELS, PROB_COLUMNS, strict=False)},
+        }
+    tmp = path.with_name(f".{path.name}.tmp")
+    with tmp.open("w", encoding="utf-8") as f:
+        for ex in examples:
+            row = dict(ex.raw)
+            out = []
+            for m in ex.raw["mentions"]:
+                m = dict(m)
+                if m.get("label") is not None:
+                    m["gold_label"] = m["label"]
+                m.update(mentions[(ex.id, m["start"], m["end"])])
+                out.append(m)
+            row["mentions"] = out
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    os.replace(tmp, path)

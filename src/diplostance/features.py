@@ -73,7 +73,7 @@ def sentence_spans(df: pd.DataFrame) -> list[tuple[tuple[int, int], ...]]:
     if "other_spans" in df.columns and df["other_spans"].notna().all():
         return [tuple((int(a), int(b)) for a, b in spans) for spans in df["other_spans"]]
     spans: dict[str, list[tuple[int, int]]] = {}
-    for s, a, b in zip(df["sentence"], df["start"], df["end"]):
+    for s, a, b in zip(df["sentence"], df["start"], df["end"], strict=False):
         spans.setdefault(s, []).append((a, b))
     return [tuple(sorted(set(spans[s]))) for s in df["sentence"]]
 
@@ -82,7 +82,7 @@ def encoded_texts(df: pd.DataFrame, options: EncodingOptions) -> list[str]:
     """The encoded text of each mention row (normalised table expected)."""
     others = sentence_spans(df)
     texts = []
-    for r, other in zip(df.itertuples(index=False), others):
+    for r, other in zip(df.itertuples(index=False), others, strict=False):
         inc = _with_surname(r.incumbent, tuple(r.incumbent_aliases)) if r.incumbent else tuple(r.incumbent_aliases)
         chal = _with_surname(r.challenger, tuple(r.challenger_aliases)) if r.challenger else tuple(r.challenger_aliases)
         texts.append(encode(r.sentence, r.start, r.end, inc, chal, others=other, options=options))
@@ -109,7 +109,7 @@ def target_clause(text: str) -> str:
     end_target = text.find(TGT_CLOSE, pos) + len(TGT_CLOSE)
     starts = [0] + [m.end() for m in _CLAUSE_BREAK.finditer(text) if m.end() <= pos]
     stops = [m.start() for m in _CLAUSE_BREAK.finditer(text) if m.start() >= end_target] + [len(text)]
-    return text[max(starts):min(stops)]
+    return text[max(starts) : min(stops)]
 
 
 def clause_views(texts: Sequence[str]) -> list[str]:

@@ -22,14 +22,21 @@ def label_metrics(gold: Sequence[str], pred: Sequence[str], crises: Sequence[str
         "macro_f1": float(f1_score(gold, pred, labels=list(LABELS), average="macro", zero_division=0)),
         "stance_macro_f1": float(f1_score(gold, pred, labels=list(STANCES), average="macro", zero_division=0)),
         "accuracy": float(accuracy_score(gold, pred)),
-        "f1": {label: float(v) for label, v in zip(LABELS, per_label)},
+        "f1": {label: float(v) for label, v in zip(LABELS, per_label, strict=False)},
         "confusion": confusion_matrix(gold, pred, labels=list(LABELS)).tolist(),
     }
     if crises is not None:
         crises = np.asarray(list(crises))
         out["per_crisis_macro_f1"] = {
-            c: float(f1_score(np.asarray(gold)[crises == c], np.asarray(pred)[crises == c],
-                              labels=list(LABELS), average="macro", zero_division=0))
+            c: float(
+                f1_score(
+                    np.asarray(gold)[crises == c],
+                    np.asarray(pred)[crises == c],
+                    labels=list(LABELS),
+                    average="macro",
+                    zero_division=0,
+                )
+            )
             for c in sorted(set(crises))
         }
     return out
@@ -45,12 +52,15 @@ def flat_metrics(prefix: str, m: dict) -> dict[str, float]:
     return out
 
 
-def detection_scores(gold: list[list[tuple[int, int, str]]], found: list[list[tuple[int, int, str]]],
-                     optional: list[set[tuple[int, int]]] | None = None) -> dict:
+def detection_scores(
+    gold: list[list[tuple[int, int, str]]],
+    found: list[list[tuple[int, int, str]]],
+    optional: list[set[tuple[int, int]]] | None = None,
+) -> dict:
     """Precision/recall of detected spans per sentence: a hit overlaps a gold span of the
     same entity; gold spans flagged optional may be missed without penalty."""
     tp_found = n_found = tp_gold = n_gold = 0
-    for i, (g, f) in enumerate(zip(gold, found)):
+    for i, (g, f) in enumerate(zip(gold, found, strict=False)):
         opt = optional[i] if optional else set()
         for s, e, ent in f:
             n_found += 1

@@ -89,9 +89,9 @@ def to_datasets(examples: Iterable[Example], registry: Registry):
         }
     )
     parts = split_examples(examples, registry)
-    return datasets.DatasetDict(
-        {
-            name: datasets.Dataset.from_list(mention_rows(exs, registry), features=features)
-            for name, exs in parts.items()
-        }
-    )
+    out = {}
+    for name, exs in parts.items():
+        rows = mention_rows(exs, registry)
+        columns = {key: [r[key] for r in rows] for key in features}  # works for an empty split too
+        out[name] = datasets.Dataset.from_dict(columns, features=features)
+    return datasets.DatasetDict(out)

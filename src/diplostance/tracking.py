@@ -42,7 +42,7 @@ def setup(experiment: str | None = None) -> str:
         return found.experiment_id
     artifact_location = None
     if uri.startswith("sqlite:///"):  # keep artifacts beside the database, not in the CWD
-        artifact_location = (Path(uri[len("sqlite:///"):]).parent / "mlartifacts").resolve().as_uri()
+        artifact_location = (Path(uri[len("sqlite:///") :]).parent / "mlartifacts").resolve().as_uri()
     experiment_id = mlflow.create_experiment(name, artifact_location=artifact_location)
     mlflow.set_experiment(experiment_id=experiment_id)
     return experiment_id
@@ -164,7 +164,7 @@ def model_version_of(uri: str) -> str:
     """The registry version a models:/NAME@alias or models:/NAME/N URI points to ('' otherwise)."""
     if not uri.startswith("models:/"):
         return ""
-    name, _, ref = uri[len("models:/"):].partition("@")
+    name, _, ref = uri[len("models:/") :].partition("@")
     client = MlflowClient()
     try:
         if ref:

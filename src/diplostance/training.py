@@ -97,7 +97,9 @@ def train(cfg: dict) -> dict:
                 m = score(predicted)
                 all_metrics[name] = m
                 mlflow.log_metrics(flat_metrics(PREFIX[name], m))
-                mlflow.log_metric(f"{PREFIX[name]}_mentions_per_second", len(predicted) / max(time.perf_counter() - started, 1e-9))
+                mlflow.log_metric(
+                    f"{PREFIX[name]}_mentions_per_second", len(predicted) / max(time.perf_counter() - started, 1e-9)
+                )
                 reports.append(report_text(name, m))
                 if name != "train":
                     mlflow.log_artifact(str(confusion_png(m, f"{family} {name}", tmp / f"confusion_{name}.png")), "plots")
@@ -110,11 +112,23 @@ def train(cfg: dict) -> dict:
 
         register = bool(cfg.get("register", True))
         info = tracking.log_stance_model(model, register=register)
-        summary = {"run_id": run.info.run_id, "run_name": run_name, "family": family, "model_uri": info.model_uri, "metrics": all_metrics}
+        summary = {
+            "run_id": run.info.run_id,
+            "run_name": run_name,
+            "family": family,
+            "model_uri": info.model_uri,
+            "metrics": all_metrics,
+        }
         if register:
             version = str(info.registered_model_version)
             unseen = all_metrics.get("test_unseen", {})
             gate = tracking.promote(version, family, unseen.get("macro_f1") if unseen.get("n") else None)
-            mlflow.set_tags({"registered_version": version, "champion_decision": gate["decision"], "promoted_to_champion": str(gate["promoted"])})
+            mlflow.set_tags(
+                {
+                    "registered_version": version,
+                    "champion_decision": gate["decision"],
+                    "promoted_to_champion": str(gate["promoted"]),
+                }
+            )
             summary.update(version=version, **gate)
     return summary

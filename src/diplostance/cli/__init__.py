@@ -4,6 +4,7 @@ import typer
 
 from diplostance.cli.data import data_app
 from diplostance.cli.evaluate import evaluate
+from diplostance.cli.predict import predict
 
 app = typer.Typer(
     help="Stance of countries and organisations in contested-leadership crises.",
@@ -12,6 +13,7 @@ app = typer.Typer(
 )
 app.add_typer(data_app, name="data")
 app.command("evaluate")(evaluate)
+app.command("predict")(predict)
 
 try:  # the mention detector is optional until issue 3 lands
     from diplostance.cli.mentions import mentions

@@ -9,9 +9,9 @@ import typer
 from rich.table import Table
 
 from diplostance.cli.common import console, err_console, fail
-from diplostance.paths import LABELED_DIR, REGISTRY_PATH
 from diplostance.corpus import read_examples
 from diplostance.crises import RegistryError, load_registry
+from diplostance.paths import LABELED_DIR, REGISTRY_PATH
 
 data_app = typer.Typer(help="Check and describe labeled data.", no_args_is_help=True)
 
@@ -41,8 +41,7 @@ def validate(
         mentions = sum(len(e.mentions) for e in result.examples)
         status = "[red]FAILED[/]" if n_errors else "[green]OK[/]"
         console.print(
-            f"{status}: {len(result.examples)} valid sentences, {mentions} mentions; "
-            f"{n_errors} error(s), {n_warnings} warning(s)"
+            f"{status}: {len(result.examples)} valid sentences, {mentions} mentions; {n_errors} error(s), {n_warnings} warning(s)"
         )
     if n_errors:
         raise typer.Exit(1)
@@ -74,7 +73,11 @@ def stats(
         f"{s['non_name_share']:.1%}; frequent entities (>= 20 mentions) with several labels: "
         f"{s['frequent_entities_with_several_labels']}/{s['frequent_entities']}"
     )
-    for title, counts in (("label", s["labels"]), ("mention form", s["kinds"]), ("mentions per sentence", s["mentions_per_sentence"])):
+    for title, counts in (
+        ("label", s["labels"]),
+        ("mention form", s["kinds"]),
+        ("mentions per sentence", s["mentions_per_sentence"]),
+    ):
         table = Table(title=f"by {title}", title_justify="left")
         table.add_column(title)
         table.add_column("count", justify="right")

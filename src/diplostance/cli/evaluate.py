@@ -11,40 +11,19 @@ from rich.table import Table
 from diplostance.cli.common import console, fail, warn
 from diplostance.corpus import read_examples
 from diplostance.crises import RegistryError, load_registry
-from diplostance.evaluation import detect_and_score, predict_examples, score
+from diplostance.evaluation import detect_and_score, predict_examples, score, write_predicted_rows
 from diplostance.labels import LABELS
-from diplostance.models.base import PROB_COLUMNS
 from diplostance.paths import REGISTRY_PATH
 from diplostance.tracking import DEFAULT_MODEL_URI, ModelNotFound, load_pyfunc
-
-
-def write_predictions(path: Path, examples, predicted) -> None:
-    """The input rows again, each mention with the predicted `label` and its `scores`
-    (a gold label, if the row had one, is kept as `gold_label`)."""
-    by_id = {ex.id: ex for ex in examples}
-    rows = {}
-    for r in predicted.to_dict("records"):
-        ex = by_id[r["sentence_id"]]
-        row = rows.setdefault(ex.id, {**ex.raw, "mentions": []})
-        gold = next(m for m in ex.raw["mentions"] if m["start"] == r["start"] and m["end"] == r["end"])
-        mention = {k: v for k, v in gold.items() if k != "label"}
-        if gold.get("label") is not None:
-            mention["gold_label"] = gold["label"]
-        mention["label"] = r["predicted"]
-        mention["scores"] = {label: round(float(r[col]), 6) for label, col in zip(LABELS, PROB_COLUMNS)}
-        row["mentions"].append(mention)
-    tmp = path.with_name(path.name + ".tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for ex in examples:
-            f.write(json.dumps(rows.get(ex.id, {**ex.raw, "mentions": []}), ensure_ascii=False) + "\n")
-    tmp.replace(path)
 
 
 def evaluate(
     data: list[Path] = typer.Option(..., "--data", "-d", help="Labeled JSONL file(s) or folder(s)."),
     model: str = typer.Option(DEFAULT_MODEL_URI, "--model", help="MLflow model URI."),
     as_json: bool = typer.Option(False, "--json", help="Print the results as JSON."),
-    predictions_out: Path = typer.Option(None, "--predictions-out", help="Write the rows with predicted labels and scores (JSONL)."),
+    predictions_out: Path = typer.Option(
+        None, "--predictions-out", help="Write the rows with predicted labels and scores (JSONL)."
+    ),
     detect: bool = typer.Option(False, "--detect", help="Find mentions instead of using the given ones; also score detection."),
     registry: Path = typer.Option(REGISTRY_PATH, "--registry", help="Crisis registry (YAML)."),
 ) -> None:
@@ -72,14 +51,16 @@ def evaluate(
     if detect:
         out["end_to_end"] = detect_and_score(pyfunc.predict, result.examples, reg)
     if predictions_out:
-        write_predictions(predictions_out, result.examples, predicted)
+        write_predicted_rows(predictions_out, result.examples, predicted)
     if as_json:
         print(json.dumps(out, indent=2))
         return
     console.print(f"[bold]{model}[/] on {out['sentences']} sentences, {out['n']} mentions")
-    console.print(f"macro-F1 [bold]{out['macro_f1']:.3f}[/]   stance macro-F1 {out['stance_macro_f1']:.3f}   accuracy {out['accuracy']:.3f}")
+    console.print(
+        f"macro-F1 [bold]{out['macro_f1']:.3f}[/]   stance macro-F1 {out['stance_macro_f1']:.3f}   accuracy {out['accuracy']:.3f}"
+    )
     table = Table("gold \\ predicted", *LABELS, "F1", title="confusion matrix", title_justify="left")
-    for label, row in zip(LABELS, out["confusion"]):
+    for label, row in zip(LABELS, out["confusion"], strict=False):
         table.add_row(label, *map(str, row), f"{out['f1'][label]:.3f}")
     console.print(table)
     if len(out["per_crisis_macro_f1"]) > 1:
@@ -89,7 +70,9 @@ def evaluate(
         console.print(table)
     if detect:
         d, lab = out["end_to_end"]["detection"], out["end_to_end"]["labeled_mentions"]
-        console.print(f"detection: precision {d['precision']:.3f}, recall {d['recall']:.3f} ({d['found']} found, {d['gold']} gold)")
+        console.print(
+            f"detection: precision {d['precision']:.3f}, recall {d['recall']:.3f} ({d['found']} found, {d['gold']} gold)"
+        )
         console.print(f"labeled mentions: precision {lab['precision']:.3f}, recall {lab['recall']:.3f}, F1 {lab['f1']:.3f}")
     if predictions_out:
         console.print(f"predictions written to {predictions_out}")

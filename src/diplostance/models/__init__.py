@@ -9,6 +9,7 @@ from importlib import import_module
 FAMILIES = {
     "rules": "diplostance.models.rules:RulesModel",
     "tfidf": "diplostance.models.tfidf:TfidfModel",
+    "minilm": "diplostance.models.minilm:MiniLMModel",
 }
 
 

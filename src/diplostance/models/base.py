@@ -28,23 +28,27 @@ class StanceModel(ABC):
         self.config = dict(config or {})
 
     @abstractmethod
-    def fit(self, train: pd.DataFrame, labels: list[str], validation: tuple[pd.DataFrame, list[str]] | None = None) -> StanceModel:
+    def fit(
+        self, train: pd.DataFrame, labels: list[str], validation: tuple[pd.DataFrame, list[str]] | None = None
+    ) -> StanceModel:
         """Learn from a normalised mention table and its labels; return self."""
 
     @abstractmethod
     def predict_proba(self, table: pd.DataFrame) -> np.ndarray:
         """(n, len(LABELS)) probabilities for a normalised mention table."""
 
-    def save_state(self, path: Path) -> None:  # families with learned state override
-        pass
+    def save_state(self, path: Path) -> None:  # noqa: B027 - optional hook: stateless families keep it
+        """Write learned state into the model folder (families with state override this)."""
 
-    def load_state(self, path: Path) -> None:
-        pass
+    def load_state(self, path: Path) -> None:  # noqa: B027 - optional hook
+        """Read learned state back from the model folder."""
 
     def save(self, path: Path | str) -> Path:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        (path / META_FILE).write_text(json.dumps({"family": self.family, "config": self.config, "labels": list(LABELS)}, indent=2))
+        (path / META_FILE).write_text(
+            json.dumps({"family": self.family, "config": self.config, "labels": list(LABELS)}, indent=2)
+        )
         self.save_state(path)
         return path
 

@@ -46,7 +46,7 @@ class RulesModel(StanceModel):
         clause = target_clause(text)
         t0 = clause.find(TGT_OPEN)
         t1 = clause.find(TGT_CLOSE) + len(TGT_CLOSE) if t0 >= 0 else 0
-        before, after = clause[:max(t0, 0)], clause[t1:]
+        before, after = clause[: max(t0, 0)], clause[t1:]
         if lex["exception"].search(before[-40:]):
             return "none"
         if lex["accusation"].search(before):

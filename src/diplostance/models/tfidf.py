@@ -55,8 +55,9 @@ class TfidfModel(StanceModel):
         c = self.config
 
         def vectorizer(n: int) -> TfidfVectorizer:
-            return TfidfVectorizer(token_pattern=TOKEN, ngram_range=(1, n), min_df=c["min_df"],
-                                   max_features=c["max_features"], sublinear_tf=True)
+            return TfidfVectorizer(
+                token_pattern=TOKEN, ngram_range=(1, n), min_df=c["min_df"], max_features=c["max_features"], sublinear_tf=True
+            )
 
         texts, clauses = self._views(train)
         self.vectorizers_ = (vectorizer(c["sentence_ngrams"]), vectorizer(c["clause_ngrams"]))
