@@ -54,7 +54,7 @@ def test_every_problem_is_reported_with_file_and_line(tmp_path, registry):
     messages = [str(p) for p in result.problems]
     expected = {
         2: "bad JSON",
-        3: "sentence[1:7] is 'ussia ', not 'Russia'",
+        3: "sentence[1:6] is 'ussia', not 'Russia'",
         4: "overlapping mentions",
         5: "unknown label 'backs-challenger'",
         6: "malformed entity code 'peru'",

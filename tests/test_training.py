@@ -41,13 +41,13 @@ def test_run_logs_params_tags_metrics_datasets_and_artifacts(trained_store):
 def test_registry_aliases_and_champion_gate(trained_store):
     client = MlflowClient()
     rules, tfidf = trained_store
-    assert client.get_model_version_by_alias(REGISTERED_MODEL, "rules").version == rules["version"]
-    assert client.get_model_version_by_alias(REGISTERED_MODEL, "tfidf").version == tfidf["version"]
+    assert str(client.get_model_version_by_alias(REGISTERED_MODEL, "rules").version) == rules["version"]
+    assert str(client.get_model_version_by_alias(REGISTERED_MODEL, "tfidf").version) == tfidf["version"]
     assert rules["promoted"] and rules["decision"].startswith("promoted")  # first model: no champion yet
     better = tfidf["metrics"]["test_unseen"]["macro_f1"] >= rules["metrics"]["test_unseen"]["macro_f1"]
     assert tfidf["promoted"] == better
     champion = client.get_model_version_by_alias(REGISTERED_MODEL, "champion")
-    assert champion.version == (tfidf["version"] if better else rules["version"])
+    assert str(champion.version) == (tfidf["version"] if better else rules["version"])
     assert client.get_run(tfidf["run_id"]).data.tags["champion_decision"] == tfidf["decision"]
     assert GATE_METRIC in tfidf["decision"] or "no champion" in tfidf["decision"]
 
@@ -92,7 +92,7 @@ def test_evaluate_cli_on_reserved_crisis_file(trained_store, tmp_path):
         ],
     )
     assert result.exit_code == 0, result.output
-    report = json.loads(result.output)
+    report = json.loads(result.stdout)
     assert report["n"] == sum(len(json.loads(line)["mentions"]) for line in data.read_text().splitlines() if line.strip())
     assert set(report["per_crisis_macro_f1"]) == {"honduras-2009"}
     assert 0 < report["end_to_end"]["detection"]["recall"] <= 1

@@ -178,21 +178,23 @@ def parse_row(
 def iter_jsonl(path: Path) -> Iterator[tuple[int, object | None, str | None]]:
     """Yield (line number, decoded object or None, error or None); skip blank lines."""
     try:
-        handle = path.open(encoding="utf-8")
+        handle = path.open("rb")
     except OSError as exc:
         yield 0, None, f"cannot read file ({exc.strerror})"
         return
     with handle:
-        try:
-            for lineno, line in enumerate(handle, 1):
-                if not line.strip():
-                    continue
-                try:
-                    yield lineno, json.loads(line), None
-                except json.JSONDecodeError as exc:
-                    yield lineno, None, f"bad JSON ({exc.msg} at column {exc.colno})"
-        except UnicodeDecodeError as exc:
-            yield lineno + 1, None, f"not UTF-8 text ({exc.reason} at byte {exc.start})"
+        for lineno, raw in enumerate(handle, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                yield lineno, None, f"not UTF-8 text ({exc.reason} at byte {exc.start} of the line)"
+                continue
+            if not line.strip():
+                continue
+            try:
+                yield lineno, json.loads(line), None
+            except json.JSONDecodeError as exc:
+                yield lineno, None, f"bad JSON ({exc.msg} at column {exc.colno})"
 
 
 @dataclass

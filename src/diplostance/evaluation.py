@@ -10,6 +10,7 @@ import pandas as pd
 
 from diplostance.corpus import Example, GoldMention
 from diplostance.crises import Registry
+from diplostance.features import MODEL_INPUT
 from diplostance.labels import LABELS
 from diplostance.metrics import label_metrics
 from diplostance.splits import mention_rows
@@ -28,7 +29,8 @@ def predict_examples(
     table = mention_table(examples, registry)
     if table.empty:
         return table
-    outputs = [predict(table.iloc[i : i + batch_size].reset_index(drop=True)) for i in range(0, len(table), batch_size)]
+    model_input = table[list(MODEL_INPUT)]
+    outputs = [predict(model_input.iloc[i : i + batch_size].reset_index(drop=True)) for i in range(0, len(table), batch_size)]
     out = pd.concat(outputs, ignore_index=True)
     return pd.concat([table.reset_index(drop=True), out.rename(columns={"label": "predicted"})], axis=1)
 

@@ -18,6 +18,8 @@ from diplostance.encoding import TGT_CLOSE, TGT_OPEN, EncodingOptions, _with_sur
 
 REQUIRED_COLUMNS = ("sentence", "start", "end", "incumbent", "challenger")
 OPTIONAL_COLUMNS = ("incumbent_aliases", "challenger_aliases", "entity", "crisis_country", "other_spans")
+# What callers pass to a logged model (the MLflow signature: other_spans is in-process only).
+MODEL_INPUT = REQUIRED_COLUMNS + OPTIONAL_COLUMNS[:4]
 
 
 class InputError(ValueError):

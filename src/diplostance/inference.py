@@ -13,6 +13,7 @@ import pandas as pd
 
 from diplostance.articles import Article
 from diplostance.crises import Registry
+from diplostance.features import MODEL_INPUT
 from diplostance.labels import LABELS, NONE
 from diplostance.models.base import PROB_COLUMNS
 from diplostance.sentences import split_sentences
@@ -131,17 +132,6 @@ def mention_rows_of(article: Article, roles: Roles) -> tuple[list[dict], int]:
     return rows, len(sentences)
 
 
-MODEL_INPUT = (
-    "sentence",
-    "start",
-    "end",
-    "incumbent",
-    "challenger",
-    "incumbent_aliases",
-    "challenger_aliases",
-    "entity",
-    "crisis_country",
-)
 MENTION_COLUMNS = (
     "article_id",
     "crisis",

@@ -21,9 +21,10 @@ import functools
 import logging
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import ahocorasick
 import yaml
@@ -68,15 +69,26 @@ def _build_fold_table() -> dict[int, str]:
 
 
 _FOLD = _build_fold_table()
-_NEEDS_FOLD_ASCII = re.compile(r"[\n\r\t\f\v`]")
+_ASCII_SPACE = re.compile(r"[\n\r\t\f\v]")
+# runs of characters that fold (accented letters, typographic punctuation, odd spaces)
+_FOLDABLE_RUN = re.compile("[" + "".join(re.escape(chr(cp)) for cp in sorted(_FOLD) if cp > 0x7F) + "]+")
+
+
+def _fold_run(m: re.Match) -> str:
+    return m.group().translate(_FOLD)
 
 
 def fold(text: str) -> str:
     """The text the automaton sees: same length, accents/apostrophes/dashes/whitespace folded."""
-    if text.isascii():
-        # ASCII needs folding only for whitespace and backticks; skip the copy when absent
-        return text.translate(_FOLD) if _NEEDS_FOLD_ASCII.search(text) else text
-    return text.translate(_FOLD)
+    # str.translate is slow on non-ASCII strings (one lookup per character), so only the
+    # runs that need it go through it; ASCII controls are replaced by plain regex/replace.
+    if not text.isascii():
+        text = _FOLDABLE_RUN.sub(_fold_run, text)
+    if _ASCII_SPACE.search(text):
+        text = _ASCII_SPACE.sub(" ", text)
+    if "`" in text:
+        text = text.replace("`", "'")
+    return text
 
 
 # --------------------------------------------------------------------------- data
@@ -360,6 +372,14 @@ class Detector:
 
     def entity_name(self, code: str) -> str:
         return self.names.get(code, code)
+
+    def lookup(self, surface: str) -> tuple[str, str] | None:
+        """(entity, kind) of a known surface form, ignoring context; None if unknown or negative."""
+        idx = self._surface.get(fold(surface))
+        if idx is None or self._entries[idx].entity is None:
+            return None
+        entry = self._entries[idx]
+        return entry.entity, entry.kind
 
 
 def _select(cands: list[int]) -> list[int]:

@@ -94,10 +94,11 @@ def stats(
     console.print(table)
     table = Table(title="by crisis", title_justify="left")
     cols = ("sentences", "mentions", "supports-incumbent", "recognizes-challenger", "calls-for-dialogue", "none")
-    table.add_column("crisis")
-    for col in cols:
-        table.add_column(col, justify="right")
+    table.add_column("crisis", no_wrap=True)
+    for header in ("sentences", "mentions", "incumbent", "challenger", "dialogue", "none"):
+        table.add_column(header, justify="right")
     for crisis, v in s["by_crisis"].items():
-        name = f"{crisis} (reserved)" if crisis in s["reserved_crises"] else crisis
+        name = f"{crisis} *" if crisis in s["reserved_crises"] else crisis
         table.add_row(name, *(str(v.get(c, 0)) for c in cols))
     console.print(table)
+    console.print("* reserved for test_unseen: never used for training or validation")
