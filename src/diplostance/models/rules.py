@@ -49,33 +49,37 @@ class RulesModel(StanceModel):
         before, after = clause[: max(t0, 0)], clause[t1:]
         if lex["exception"].search(before[-40:]):
             return "none"
-        if lex["accusation"].search(before):
+        accused = lex["accusation"].search(before)
+        if accused and t0 - accused.end() < 30:  # the target is the object of an accusation
             return "none"
-        rest = after if after.strip(" ,.") else before
-        if lex["negation"].search(rest[:60]):
+        if lex["negation"].search(after[:50]):
             return "none"
-        verdict = self._aimed(rest)
+        verdict = self._aimed(clause, t0, t1)
         if verdict:
             return verdict
-        if lex["coup"].search(rest) and lex["against"].search(rest):
-            ousted = lex["ousted"].search(rest)
-            if ousted:
-                role = ROLE.search(rest, ousted.end())
-                if role:
-                    return "supports-incumbent" if role.group() == INCUMBENT else "recognizes-challenger"
+        if lex["coup"].search(clause) and lex["against"].search(clause):
+            ousted = lex["ousted"].search(clause)
+            role = ROLE.search(clause, ousted.end()) if ousted else None
+            if role:
+                return "supports-incumbent" if role.group() == INCUMBENT else "recognizes-challenger"
             return "recognizes-challenger"
-        if lex["dialogue"].search(rest):
+        if lex["dialogue"].search(clause):
             return "calls-for-dialogue"
         return "none"
 
-    def _aimed(self, text: str) -> str | None:
-        """The first support/against verb followed closely by a role placeholder."""
+    def _aimed(self, clause: str, t0: int, t1: int) -> str | None:
+        """The support/against verb nearest the target, applied to the role it names
+        (the next placeholder after the verb, else the only one in the clause)."""
         lex = self.lexicon
-        hits = [(m.start(), m.end(), "support") for m in lex["support"].finditer(text)]
-        hits += [(m.start(), m.end(), "against") for m in lex["against"].finditer(text)]
-        for _, end, kind in sorted(hits):
-            role = ROLE.search(text, end, end + WINDOW)
-            if not role:
+        hits = [(m.start(), m.end(), "support") for m in lex["support"].finditer(clause)]
+        hits += [(m.start(), m.end(), "against") for m in lex["against"].finditer(clause)]
+        hits = [h for h in hits if h[1] <= t0 or h[0] >= t1]  # not inside the target
+        roles = {m.group() for m in ROLE.finditer(clause)}
+        for start, end, kind in sorted(hits, key=lambda h: min(abs(h[0] - t1), abs(h[1] - t0))):
+            role = ROLE.search(clause, end, end + WINDOW)
+            if role is None and len(roles) == 1:
+                role = ROLE.search(clause)
+            if role is None:
                 continue
             backs_incumbent = (role.group() == INCUMBENT) == (kind == "support")
             return "supports-incumbent" if backs_incumbent else "recognizes-challenger"
