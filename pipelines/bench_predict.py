@@ -32,11 +32,21 @@ def build_articles(n: int, path: Path) -> None:
     by_crisis: dict[tuple, list] = {}
     for ex in examples:
         by_crisis.setdefault((ex.crisis, ex.incumbent, ex.challenger), []).append(ex.sentence)
-    pool = [(roles, sents[i : i + SENTENCES_PER_ARTICLE]) for roles, sents in by_crisis.items() for i in range(0, len(sents), SENTENCES_PER_ARTICLE)]
+    pool = [
+        (roles, sents[i : i + SENTENCES_PER_ARTICLE])
+        for roles, sents in by_crisis.items()
+        for i in range(0, len(sents), SENTENCES_PER_ARTICLE)
+    ]
     with path.open("w", encoding="utf-8") as f:
         for i in range(n):
             (crisis, incumbent, challenger), sentences = pool[i % len(pool)]
-            row = {"id": f"a{i:06d}", "crisis": crisis, "incumbent": incumbent, "challenger": challenger, "text": " ".join(sentences)}
+            row = {
+                "id": f"a{i:06d}",
+                "crisis": crisis,
+                "incumbent": incumbent,
+                "challenger": challenger,
+                "text": " ".join(sentences),
+            }
             f.write(json.dumps(row) + "\n")
 
 
@@ -50,14 +60,24 @@ def child(model_uri: str, articles: Path, out: Path) -> None:
     started = time.perf_counter()
     model = load_pyfunc(model_uri)
     load_seconds = time.perf_counter() - started
-    opts = PredictOptions(inputs=[str(articles)], out_dir=out, model_uri=model_uri, registry=load_registry(REGISTRY_PATH), progress=False)
+    opts = PredictOptions(
+        inputs=[str(articles)], out_dir=out, model_uri=model_uri, registry=load_registry(REGISTRY_PATH), progress=False
+    )
     result = run_predictions(opts, model.predict, model_version_of(model_uri))
     run = json.loads(result.run_file.read_text())
-    print(json.dumps({
-        "articles": result.counts.get("articles_done", 0), "failed": result.failed, "mentions": result.counts.get("mentions", 0),
-        "seconds": run["timings"]["total_seconds"], "load_seconds": load_seconds, "timings": run["timings"],
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-    }))
+    print(
+        json.dumps(
+            {
+                "articles": result.counts.get("articles_done", 0),
+                "failed": result.failed,
+                "mentions": result.counts.get("mentions", 0),
+                "seconds": run["timings"]["total_seconds"],
+                "load_seconds": load_seconds,
+                "timings": run["timings"],
+                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            }
+        )
+    )
 
 
 def measure(model_uri: str, articles: Path, out: Path) -> dict:
@@ -111,24 +131,40 @@ def main(argv: list[str] | None = None) -> int:
                 scaling.append((n, r))
                 print(n, r, file=sys.stderr)
     cmd = "python pipelines/bench_predict.py --write docs/benchmarks.md"
-    lines = [SECTION, "", f"Command: `{cmd}` (after `make train MODEL=...` for each family).", "",
-             f"End to end (`diplostance predict` on JSONL articles of {SENTENCES_PER_ARTICLE} corpus sentences each: reading, sentence"
-             " splitting, mention detection, classification through the MLflow pyfunc, aggregation, writing), one fresh process"
-             " per row; peak memory is the process's peak RSS.", "",
-             "| model | articles | mentions | seconds | mentions/s | detect s | classify s | write s | peak RSS MB |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        SECTION,
+        "",
+        f"Command: `{cmd}` (after `make train MODEL=...` for each family).",
+        "",
+        f"End to end (`diplostance predict` on JSONL articles of {SENTENCES_PER_ARTICLE} corpus sentences each: reading, sentence"
+        " splitting, mention detection, classification through the MLflow pyfunc, aggregation, writing), one fresh process"
+        " per row; peak memory is the process's peak RSS.",
+        "",
+        "| model | articles | mentions | seconds | mentions/s | detect s | classify s | write s | peak RSS MB |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for family, r in rows:
         t = r["timings"]
-        lines.append(f"| {family} | {r['articles']} | {r['mentions']} | {r['seconds']:.1f} | {r['mentions'] / r['seconds']:.0f} | "
-                     f"{t.get('detect_seconds', 0):.1f} | {t.get('classify_seconds', 0):.1f} | {t.get('write_seconds', 0):.1f} | {r['peak_rss_mb']:.0f} |")
+        lines.append(
+            f"| {family} | {r['articles']} | {r['mentions']} | {r['seconds']:.1f} | {r['mentions'] / r['seconds']:.0f} | "
+            f"{t.get('detect_seconds', 0):.1f} | {t.get('classify_seconds', 0):.1f} | {t.get('write_seconds', 0):.1f} | "
+            f"{r['peak_rss_mb']:.0f} |"
+        )
     if missing:
         lines += ["", f"Not measured (no model registered under that alias): {', '.join(missing)}."]
     if scaling:
         base_n, base = scaling[0]
-        lines += ["", f"Growth with input size ({args.scaling_model}):", "",
-                  "| articles | mentions | seconds | seconds per 1,000 articles | peak RSS MB |", "|---:|---:|---:|---:|---:|"]
+        lines += [
+            "",
+            f"Growth with input size ({args.scaling_model}):",
+            "",
+            "| articles | mentions | seconds | seconds per 1,000 articles | peak RSS MB |",
+            "|---:|---:|---:|---:|---:|",
+        ]
         for n, r in scaling:
-            lines.append(f"| {n} | {r['mentions']} | {r['seconds']:.1f} | {1000 * r['seconds'] / n:.2f} | {r['peak_rss_mb']:.0f} |")
+            lines.append(
+                f"| {n} | {r['mentions']} | {r['seconds']:.1f} | {1000 * r['seconds'] / n:.2f} | {r['peak_rss_mb']:.0f} |"
+            )
     block = "\n".join(lines) + "\n"
     print(block)
     if args.write:
