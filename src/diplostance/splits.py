@@ -3,6 +3,14 @@
 - ``test_unseen``: every sentence of a reserved crisis (registry ``reserved: true``).
 - the other sentences go whole (never split across) to ``train`` / ``validation`` /
   ``test_seen`` by a hash of their id: stable when sentences are added or reordered.
+
+Leave-one-crisis-out (``holdout``: a non-reserved crisis id) changes the non-reserved part:
+
+- ``heldout``: every sentence of the held-out crisis (the fold's test set);
+- ``validation``: the other crises' sentences in the validation hash bucket (as above);
+- ``train``: the other crises' sentences in the train *and* test_seen buckets (there is
+  no test_seen in a fold: the held-out crisis plays that role, so its share trains);
+- ``test_unseen``: the reserved crises, as always: they never train or validate.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from diplostance.corpus import Example
 from diplostance.crises import Registry
 
 SPLITS = ("train", "validation", "test_seen", "test_unseen")
+HOLDOUT_SPLITS = ("train", "validation", "heldout", "test_unseen")
 # Shares of the non-reserved sentences, by hash bucket out of 100.
 TRAIN_SHARE, VALIDATION_SHARE = 75, 10  # test_seen gets the remaining 15
 
@@ -29,10 +38,29 @@ def split_of(example: Example, reserved: frozenset[str]) -> str:
     return "test_seen"
 
 
-def split_examples(examples: Iterable[Example], registry: Registry) -> dict[str, list[Example]]:
-    out: dict[str, list[Example]] = {name: [] for name in SPLITS}
+class SplitError(ValueError):
+    """A held-out crisis that cannot be held out (reserved or unknown)."""
+
+
+def split_examples(examples: Iterable[Example], registry: Registry, holdout: str | None = None) -> dict[str, list[Example]]:
+    """Examples by split: SPLITS, or HOLDOUT_SPLITS when a crisis is held out."""
+    if holdout is None:
+        out: dict[str, list[Example]] = {name: [] for name in SPLITS}
+        for ex in examples:
+            out[split_of(ex, registry.reserved)].append(ex)
+        return out
+    if holdout in registry.reserved:
+        raise SplitError(f"cannot hold out {holdout!r}: it is reserved (test_unseen only, never trained or validated on)")
+    if registry.get(holdout) is None:
+        raise SplitError(f"cannot hold out {holdout!r}: not in the crisis registry")
+    out = {name: [] for name in HOLDOUT_SPLITS}
     for ex in examples:
-        out[split_of(ex, registry.reserved)].append(ex)
+        split = split_of(ex, registry.reserved)
+        if split != "test_unseen" and ex.crisis == holdout:
+            split = "heldout"
+        elif split == "test_seen":
+            split = "train"
+        out[split].append(ex)
     return out
 
 
@@ -66,7 +94,7 @@ def mention_rows(examples: Iterable[Example], registry: Registry | None) -> list
     return rows
 
 
-def to_datasets(examples: Iterable[Example], registry: Registry):
+def to_datasets(examples: Iterable[Example], registry: Registry, holdout: str | None = None):
     """A ``datasets.DatasetDict`` of mention rows for each split (empty splits kept)."""
     import datasets
 
@@ -88,7 +116,7 @@ def to_datasets(examples: Iterable[Example], registry: Registry):
             "crisis_country": datasets.Value("string"),
         }
     )
-    parts = split_examples(examples, registry)
+    parts = split_examples(examples, registry, holdout)
     out = {}
     for name, exs in parts.items():
         rows = mention_rows(exs, registry)

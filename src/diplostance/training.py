@@ -19,11 +19,11 @@ from diplostance.evaluation import confusion_png, mention_table, misclassified, 
 from diplostance.metrics import flat_metrics
 from diplostance.models import create_model
 from diplostance.paths import PROJECT_ROOT
-from diplostance.splits import SPLITS, split_examples, to_datasets
+from diplostance.splits import SplitError, split_examples, to_datasets
 
 log = logging.getLogger(__name__)
 
-PREFIX = {"train": "train", "validation": "val", "test_seen": "test_seen", "test_unseen": "test_unseen"}
+PREFIX = {"train": "train", "validation": "val", "test_seen": "test_seen", "test_unseen": "test_unseen", "heldout": "heldout"}
 
 
 class TrainingError(ValueError):
@@ -39,16 +39,16 @@ def config_hash(cfg: dict) -> str:
     return hashlib.sha256(json.dumps(cfg, sort_keys=True, default=str).encode()).hexdigest()[:8]
 
 
-def log_datasets(examples, registry, files: list[Path]) -> None:
+def log_datasets(examples, registry, files: list[Path], holdout: str | None = None) -> None:
     """Each split as an MLflow dataset input (a Hugging Face dataset of mention rows)."""
-    datasets = to_datasets(examples, registry)
+    datasets = to_datasets(examples, registry, holdout)
     source = ",".join(str(f.relative_to(PROJECT_ROOT)) if f.is_relative_to(PROJECT_ROOT) else str(f) for f in files)
     with warnings.catch_warnings():
         # a comma-separated local source matches two equivalent resolvers; start/end are
         # never missing, so MLflow's hint about integer columns does not apply
         warnings.filterwarnings("ignore", message=".*dataset source can be interpreted.*")
         warnings.filterwarnings("ignore", message=".*Inferred schema contains integer.*")
-        for name in SPLITS:
+        for name in datasets:
             if len(datasets[name]):
                 dataset = mlflow.data.from_huggingface(datasets[name], name=f"diplostance-{name}", source=source[:1000] or None)
                 mlflow.log_input(dataset, context=name)
@@ -59,7 +59,13 @@ def train(cfg: dict) -> dict:
     registry = load_registry(resolve(cfg["data"]["registry"]))
     files = jsonl_files([resolve(p) for p in cfg["data"]["paths"]])
     examples = load_examples(files, registry=registry)
-    parts = split_examples(examples, registry)
+    holdout = (cfg.get("split") or {}).get("holdout_crisis")
+    try:
+        parts = split_examples(examples, registry, holdout)
+    except SplitError as exc:
+        raise TrainingError(str(exc)) from exc
+    if holdout and not parts["heldout"]:
+        raise TrainingError(f"held-out crisis {holdout!r} has no sentences in {cfg['data']['paths']}")
     if not parts["train"]:
         raise TrainingError("no training sentences: every input sentence belongs to a reserved crisis")
     family = cfg["model"]["family"]
@@ -67,19 +73,26 @@ def train(cfg: dict) -> dict:
     train_table = mention_table(parts["train"], registry)
     val_table = mention_table(parts["validation"], registry)
 
-    tracking.setup(cfg.get("experiment"))
+    # Under an active run (a sweep or CV parent) this run is its child, in its experiment.
+    parent = mlflow.active_run()
+    if parent is None:
+        tracking.setup(cfg.get("experiment"))
     run_name = cfg.get("run_name") or f"{family}-{config_hash(cfg)}"
-    with mlflow.start_run(run_name=run_name) as run:
+    with mlflow.start_run(
+        run_name=run_name, nested=parent is not None, experiment_id=parent.info.experiment_id if parent else None
+    ) as run:
         mlflow.set_tags(
             {
                 "model_family": family,
                 "git_commit": tracking.git_commit(),
                 "corpus_digest": tracking.files_digest(files),
                 "experiment_config": cfg.get("experiment_name", ""),
+                **({"holdout_crisis": holdout} if holdout else {}),
+                **{str(k): str(v) for k, v in (cfg.get("tags") or {}).items()},
             }
         )
-        mlflow.log_params(tracking.flatten(cfg))
-        log_datasets(examples, registry, files)
+        mlflow.log_params(tracking.flatten({k: v for k, v in cfg.items() if k != "tags"}))
+        log_datasets(examples, registry, files, holdout)
 
         started = time.perf_counter()
         model.fit(train_table, list(train_table["label"]), validation=(val_table, list(val_table["label"])))
@@ -89,7 +102,7 @@ def train(cfg: dict) -> dict:
         reports = []
         with tempfile.TemporaryDirectory() as tmp:
             tmp = Path(tmp)
-            for name in SPLITS:
+            for name in parts:
                 if not parts[name]:
                     continue
                 started = time.perf_counter()
@@ -110,13 +123,14 @@ def train(cfg: dict) -> dict:
             mlflow.log_artifact(str(tmp / "report.txt"))
             mlflow.log_artifact(str(tmp / "metrics.json"))
 
-        register = bool(cfg.get("register", True))
-        info = tracking.log_stance_model(model, register=register)
+        # log_model: false (CV folds) keeps the metrics and reports but not the model
+        register = bool(cfg.get("register", True)) and bool(cfg.get("log_model", True))
+        info = tracking.log_stance_model(model, register=register) if cfg.get("log_model", True) else None
         summary = {
             "run_id": run.info.run_id,
             "run_name": run_name,
             "family": family,
-            "model_uri": info.model_uri,
+            "model_uri": info.model_uri if info else None,
             "metrics": all_metrics,
         }
         if register:
