@@ -82,6 +82,7 @@ stats: $(STAMP) ## Corpus statistics (labels, crises, mention forms, splits)
 
 bench: $(STAMP) ## Run the benchmarks and rewrite their sections of docs/benchmarks.md
 	$(BIN)/python pipelines/bench_mentions.py --write docs/benchmarks.md
+	$(BIN)/python pipelines/bench_spark.py --write docs/benchmarks.md
 
 clean: ## Remove the virtualenv and caches (keeps mlflow.db, mlartifacts and outputs)
 	rm -rf $(VENV) .pytest_cache .ruff_cache

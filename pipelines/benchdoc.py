@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-HEADER = "# Benchmarks\n\nEvery figure here was written by the command shown with it (`make bench` runs them all) on\nthe project's machine: 2 CPU cores (Xeon, 2.5 GHz), 24 GiB RAM, no GPU.\n"
+HEADER = (
+    "# Benchmarks\n\nEvery figure here was written by the command shown with it (`make bench` runs them all) on\n"
+    "the project's machine: 2 CPU cores (Xeon, 2.5 GHz), 24 GiB RAM, no GPU.\n"
+)
 
 
 def write_section(path: Path, heading: str, block: str) -> None:

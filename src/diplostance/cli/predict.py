@@ -38,7 +38,7 @@ def predict(
     challenger_alias: list[str] = typer.Option(None, "--challenger-alias", help="Another name of the challenger (repeatable)."),
     country: str = typer.Option("", "--country", help="ISO3 code of the crisis country (its mentions are `none`)."),
     model: str = typer.Option(DEFAULT_MODEL_URI, "--model", help="MLflow model URI."),
-    fmt: str = typer.Option("jsonl", "--format", "-f", help=f"Table format: {', '.join(FORMATS)}."),
+    fmt: str = typer.Option(None, "--format", "-f", help=f"Table format: {', '.join(FORMATS)} (default jsonl; spark: parquet)."),
     resume: bool = typer.Option(False, "--resume", help="Skip articles already done in OUTPUT by an earlier run."),
     given_mentions: bool = typer.Option(
         False, "--given-mentions", help="Inputs are rows in the labeled format: classify their spans."
@@ -47,13 +47,22 @@ def predict(
     batch_articles: int = typer.Option(64, "--batch-articles", min=1, help="Articles classified together (memory stays flat)."),
     registry: Path = typer.Option(REGISTRY_PATH, "--registry", help="Crisis registry (YAML)."),
     progress: bool = typer.Option(None, "--progress/--no-progress", help="Progress bar [default: on a terminal]."),
+    engine: str = typer.Option("local", "--engine", help="local (this process) or spark (a Spark job, docs/spark.md)."),
+    spark_master: str = typer.Option(
+        None, "--spark-master", help="Spark master URL for --engine spark (default local[2]; under spark-submit, its --master)."
+    ),
 ) -> None:
     """Label every country/organisation mention of the input articles; write tables to OUTPUT."""
     from diplostance.batch import PredictOptions, run_predictions
     from diplostance.inference import RolesError, roles_from
 
+    fmt = fmt or ("parquet" if engine == "spark" else "jsonl")
     if fmt not in FORMATS:
         fail(f"unknown format {fmt!r} (use {', '.join(FORMATS)})")
+    if engine not in ("local", "spark"):
+        fail(f"unknown engine {engine!r} (use local or spark)")
+    if engine == "spark" and (fmt != "parquet" or resume or given_mentions):
+        fail("--engine spark writes partitioned Parquet only and has no --resume or --given-mentions")
     try:
         reg = load_registry(registry)
     except RegistryError as exc:
@@ -93,7 +102,10 @@ def predict(
         progress=is_tty() if progress is None else progress,
     )
     try:
-        result = run_predictions(opts, pyfunc.predict, version)
+        if engine == "spark":
+            result = _run_spark(opts, spark_master, version)
+        else:
+            result = run_predictions(opts, pyfunc.predict, version)
     except KeyboardInterrupt:
         err_console.print(f"interrupted: finished articles are kept in {output}/.journal; run again with --resume")
         raise typer.Exit(130) from None
@@ -130,3 +142,18 @@ def _predict_given(inputs: list[str], output: Path, pyfunc, registry) -> None:
     if errors:
         err_console.print(f"[yellow]{len(errors)} problem(s): see {output / 'errors.jsonl'}[/]")
         raise typer.Exit(1)
+
+
+def _run_spark(opts, master: str | None, version: str):
+    """The same run on Spark (diplostance.spark_engine); outputs are partitioned Parquet."""
+    from rich.markup import escape
+
+    from diplostance.spark_engine import SparkUnavailable, run_spark_predictions
+
+    try:
+        return run_spark_predictions(opts, master=master, model_version=version)
+    except (SparkUnavailable, ModelNotFound) as exc:
+        fail(escape(str(exc)))  # the message names the extra diplostance[spark]
+    except KeyboardInterrupt:
+        err_console.print("interrupted: the Spark job was cancelled; run it again (outputs are overwritten)")
+        raise typer.Exit(130) from None

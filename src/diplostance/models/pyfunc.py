@@ -8,10 +8,12 @@ per label. Batch inference, the REST server and Spark all call this one interfac
 from __future__ import annotations
 
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature
 from mlflow.pyfunc import PythonModel
 from mlflow.types.schema import Array, ColSpec, Schema
 
+from diplostance.features import InputError
 from diplostance.models.base import PROB_COLUMNS, load_model
 
 MODEL_ARTIFACT = "model"
@@ -55,4 +57,8 @@ class StancePyfunc(PythonModel):
         self.model = load_model(context.artifacts[MODEL_ARTIFACT])
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
-        return self.model.predict(model_input)
+        try:
+            return self.model.predict(model_input)
+        except InputError as exc:
+            # MLflow's own error for bad input: the model server answers 400 with this message
+            raise MlflowException.invalid_parameter_value(f"bad mention rows: {exc}") from exc

@@ -75,7 +75,7 @@ class RulesModel(StanceModel):
         hits += [(m.start(), m.end(), "against") for m in lex["against"].finditer(clause)]
         hits = [h for h in hits if h[1] <= t0 or h[0] >= t1]  # not inside the target
         roles = {m.group() for m in ROLE.finditer(clause)}
-        for start, end, kind in sorted(hits, key=lambda h: min(abs(h[0] - t1), abs(h[1] - t0))):
+        for _, end, kind in sorted(hits, key=lambda h: min(abs(h[0] - t1), abs(h[1] - t0))):
             role = ROLE.search(clause, end, end + WINDOW)
             if role is None and len(roles) == 1:
                 role = ROLE.search(clause)
