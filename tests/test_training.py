@@ -117,3 +117,24 @@ def test_config_composition_and_overrides():
         load_config(model="nope")
     with pytest.raises(ConfigError, match="not key=value"):
         load_config(overrides=["model.C"])
+
+
+def test_rules_model_keeps_its_lexicon(tmp_path):
+    from diplostance.models import create_model
+    from diplostance.models.base import load_model
+
+    model = create_model("rules")
+    keys = ("against", "exception", "accusation", "negation", "coup", "ousted", "dialogue")
+    model.lexicon_text_ = "support: ['adore']\n" + "".join(f"{key}: []\n" for key in keys)
+    loaded = load_model(model.save(tmp_path / "m"))
+    table = pd.DataFrame(
+        {
+            "sentence": ["Peru adores Maduro."],
+            "start": [0],
+            "end": [4],
+            "incumbent": ["Nicolas Maduro"],
+            "challenger": ["Juan Guaido"],
+        }
+    )
+    assert loaded.predict(table).loc[0, "label"] == "supports-incumbent"
+    assert create_model("rules").predict(table).loc[0, "label"] == "none"  # the packaged lexicon has no 'adore'

@@ -26,19 +26,35 @@ WINDOW = 80  # characters between a verb and the role it applies to
 
 
 def _alternation(fragments: list[str]) -> re.Pattern:
+    if not fragments:
+        return re.compile(r"(?!)")  # an empty list matches nothing (not everything)
     return re.compile(r"\b(?:" + "|".join(fragments) + r")", re.IGNORECASE)
 
 
 class RulesModel(StanceModel):
     family = "rules"
 
+    LEXICON_FILE = "rules.yaml"
+
+    def __init__(self, config: dict | None = None):
+        super().__init__(config)
+        # the packaged lexicon, until load_state reads the one saved with a model
+        self.lexicon_text_ = resources.files("diplostance").joinpath(f"resources/{self.LEXICON_FILE}").read_text()
+
     @cached_property
     def lexicon(self) -> dict[str, re.Pattern]:
-        data = yaml.safe_load(resources.files("diplostance").joinpath("resources/rules.yaml").read_text())
-        return {key: _alternation(values) for key, values in data.items()}
+        return {key: _alternation(values) for key, values in yaml.safe_load(self.lexicon_text_).items()}
 
     def fit(self, train, labels, validation=None):
         return self  # nothing to learn: that is the point of the baseline
+
+    def save_state(self, path) -> None:
+        # a logged model keeps the lexicon it was scored with, whatever the package ships later
+        (path / self.LEXICON_FILE).write_text(self.lexicon_text_, encoding="utf-8")
+
+    def load_state(self, path) -> None:
+        self.lexicon_text_ = (path / self.LEXICON_FILE).read_text(encoding="utf-8")
+        self.__dict__.pop("lexicon", None)
 
     def label_text(self, text: str) -> str:
         """The label for one encoded text (with [TGT] markers and role placeholders)."""
