@@ -170,3 +170,31 @@ def test_article_stance_is_the_most_expressed_and_none_only_without_stance():
     assert out.loc["RUS", "evidence_sentence"] == "s1"
     assert out.loc["USA", "stance"] == "none"
     assert out.loc["MEX", "stance"] == "recognizes-challenger"  # tie on count, more confident
+
+
+def test_batches_of_labeled_examples_never_split_a_sentence(registry):
+    from diplostance.corpus import Example, GoldMention
+    from diplostance.evaluation import predict_examples
+
+    examples = [
+        Example(
+            f"s{i}",
+            "venezuela-2019",
+            "Russia, Cuba and Iran backed Maduro.",
+            tuple(
+                GoldMention(t, a, b, e, "supports-incumbent")
+                for t, a, b, e in (("Russia", 0, 6, "RUS"), ("Cuba", 8, 12, "CUB"), ("Iran", 17, 21, "IRN"))
+            ),
+            "Nicolas Maduro",
+            "Juan Guaido",
+        )
+        for i in range(5)
+    ]
+    batches = []
+
+    def record(table):
+        batches.append(len(table))
+        return pd.DataFrame({"label": ["none"] * len(table), "confidence": [1.0] * len(table)})
+
+    out = predict_examples(record, examples, registry, batch_size=4)
+    assert batches == [6, 6, 3] and len(out) == 15  # cut only where a sentence ends

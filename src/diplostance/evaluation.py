@@ -25,12 +25,20 @@ def mention_table(examples: list[Example], registry: Registry | None) -> pd.Data
 def predict_examples(
     predict: Predictor, examples: list[Example], registry: Registry | None, batch_size: int = 4096
 ) -> pd.DataFrame:
-    """The mention table of the examples with the model's output columns added."""
+    """The mention table of the examples with the model's output columns added. Batches
+    end on sentence boundaries: a model may read a mention with its sentence's others."""
     table = mention_table(examples, registry)
     if table.empty:
         return table
     model_input = table[list(MODEL_INPUT)]
-    outputs = [predict(model_input.iloc[i : i + batch_size].reset_index(drop=True)) for i in range(0, len(table), batch_size)]
+    first_rows = (table["sentence_id"] != table["sentence_id"].shift()).to_numpy().nonzero()[0]
+    cuts, last = [0], 0
+    for row in first_rows[1:]:
+        if row - last >= batch_size:
+            cuts.append(row)
+            last = row
+    cuts.append(len(table))
+    outputs = [predict(model_input.iloc[a:b].reset_index(drop=True)) for a, b in zip(cuts, cuts[1:], strict=False)]
     out = pd.concat(outputs, ignore_index=True)
     return pd.concat([table.reset_index(drop=True), out.rename(columns={"label": "predicted"})], axis=1)
 
