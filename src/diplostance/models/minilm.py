@@ -24,7 +24,9 @@ import random
 import shutil
 import tempfile
 import time
+import warnings
 import weakref
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -32,8 +34,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from diplostance.encoding import CHALLENGER, INCUMBENT, MASK, OTHER_CLOSE, OTHER_OPEN, SPECIAL_TOKENS, TGT_CLOSE, TGT_OPEN
-from diplostance.encoding import EncodingOptions, _with_surname, role_spans
+from diplostance.encoding import (
+    CHALLENGER,
+    INCUMBENT,
+    MASK,
+    OTHER_CLOSE,
+    OTHER_OPEN,
+    SPECIAL_TOKENS,
+    TGT_CLOSE,
+    TGT_OPEN,
+    EncodingOptions,
+    _with_surname,
+    role_spans,
+)
 from diplostance.features import encoded_texts, home_mask, options_from
 from diplostance.labels import ID2LABEL, LABEL2ID, LABELS
 from diplostance.models.base import StanceModel
@@ -56,7 +69,7 @@ MODES = ("per_mention", "per_sentence")
 FP32_DIR = "fp32"  # optional copy of the fine-tuned torch model (config keep_fp32)
 DEFAULTS = {
     "mode": "per_sentence",
-    "epochs": 4,
+    "epochs": 5,
     "lr": 8.0e-5,
     "batch_size": 16,  # texts per step: mentions in per_mention mode, sentences in per_sentence
     "max_length": 256,
@@ -64,10 +77,12 @@ DEFAULTS = {
     "weight_decay": 0.01,
     "dropout": 0.1,
     "class_weight": "sqrt",  # balanced | sqrt | none
+    "role_swap": False,  # add role-swapped copies of training texts (see role_swapped)
     "seed": 13,
     "threads": 2,
     "inference_batch_size": 32,
-    "quantize": True,  # int8 dynamic quantization of the exported graph
+    "quantization": "blockwise",  # blockwise | per_tensor | none (see export_onnx)
+    "block_size": 32,
     "keep_fp32": False,  # also save the torch model (for benchmarks against it)
     # encoding (see src/diplostance/encoding.py)
     "mark_target": True,
@@ -199,6 +214,9 @@ class MiniLMModel(StanceModel):
         super().__init__({**DEFAULTS, **(config or {})})
         if self.config["mode"] not in MODES:
             raise ValueError(f"minilm: unknown mode {self.config['mode']!r} (known: {', '.join(MODES)})")
+        if self.config["quantization"] not in QUANTIZATIONS:
+            known = ", ".join(QUANTIZATIONS)
+            raise ValueError(f"minilm: quantization must be one of {known}, not {self.config['quantization']!r}")
         self.state_dir_: Path | None = None  # tokenizer + ONNX graph + meta
         self.session_: OnnxMarkerClassifier | None = None
         self.torch_model_ = None  # the fine-tuned fp32 model, while it is in memory
@@ -274,9 +292,11 @@ class MiniLMModel(StanceModel):
 
         train = normalize_mentions(train)
         units = build_units(train, c)
+        y = np.array([LABEL2ID[label] for label in labels], dtype=np.int64)
+        if c.get("role_swap"):
+            units, y = role_swapped(units, y)
         ids = token_ids(tokenizer, units.texts)
         positions = gather_positions(ids, units.wanted, pool_id_of[units.pool_token])
-        y = np.array([LABEL2ID[label] for label in labels], dtype=np.int64)
         by_unit: dict[int, list[int]] = {}
         for i, (u, _) in enumerate(units.wanted):
             by_unit.setdefault(u, []).append(i)
@@ -326,10 +346,10 @@ class MiniLMModel(StanceModel):
         model.eval()
         self.torch_model_ = model
         started = time.perf_counter()
-        export_onnx(model, workdir, quantize=bool(c["quantize"]))
+        export_onnx(model, workdir, quantization=c["quantization"], block_size=int(c["block_size"]))
         (workdir / META_FILE).write_text(json.dumps({
             "mode": c["mode"], "max_length": int(c["max_length"]), "num_labels": len(LABELS), "labels": list(LABELS),
-            "pad_id": tokenizer.token_to_id("[PAD]"), "quantized": bool(c["quantize"]), "base_model": _base_model_version(),
+            "pad_id": tokenizer.token_to_id("[PAD]"), "quantization": c["quantization"], "base_model": _base_model_version(),
         }, indent=2))
         if c.get("keep_fp32"):
             save_fp32(model, tokenizer, workdir / FP32_DIR, int(c["max_length"]))
@@ -346,6 +366,31 @@ class MiniLMModel(StanceModel):
 
 
 # ---------------------------------------------------------------- helpers
+
+_SWAP_LABEL = {LABEL2ID["supports-incumbent"]: LABEL2ID["recognizes-challenger"],
+               LABEL2ID["recognizes-challenger"]: LABEL2ID["supports-incumbent"]}
+
+
+def role_swapped(units: Units, y: np.ndarray) -> tuple[Units, np.ndarray]:
+    """Training augmentation: every text that names a side is added once more with
+    [INCUMBENT] and [CHALLENGER] exchanged and the two sided labels exchanged with them,
+    so that the side a mention backs has to be read from the placeholders, not from
+    wording that happens to go with one side in the training crises ("reinstatement",
+    "the coup")."""
+    texts, wanted, labels = list(units.texts), list(units.wanted), list(y)
+    rows_of: dict[int, list[int]] = {}
+    for i, (u, _) in enumerate(units.wanted):
+        rows_of.setdefault(u, []).append(i)
+    for u, text in enumerate(units.texts):
+        if INCUMBENT not in text and CHALLENGER not in text:
+            continue
+        swapped = text.replace(INCUMBENT, "\0").replace(CHALLENGER, INCUMBENT).replace("\0", CHALLENGER)
+        texts.append(swapped)
+        for i in rows_of.get(u, []):
+            wanted.append((len(texts) - 1, units.wanted[i][1]))
+            labels.append(_SWAP_LABEL.get(int(y[i]), int(y[i])))
+    return Units(texts, wanted, units.pool_token), np.asarray(labels, dtype=np.int64)
+
 
 
 def class_weights(y: np.ndarray, kind: str | None) -> list[float]:
@@ -429,8 +474,16 @@ def _make_model(tokenizer, dropout: float):
     config.pool_token_id = tokenizer.token_to_id(TGT_OPEN)
     model = cls(config)
     from transformers import BertModel
+    from transformers.utils import logging as hf_logging
 
-    encoder = BertModel.from_pretrained(str(path), add_pooling_layer=False)
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()  # the packaged checkpoint's unused pooler is expected
+    hf_logging.disable_progress_bar()
+    try:
+        encoder = BertModel.from_pretrained(str(path), add_pooling_layer=False)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        hf_logging.enable_progress_bar()
     missing, unexpected = model.bert.load_state_dict(encoder.state_dict(), strict=False)
     if missing:
         raise RuntimeError(f"packaged encoder lacks weights: {missing[:5]}")
@@ -487,7 +540,8 @@ def torch_classes() -> dict:
             self.post_init()
 
         def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, gather_index=None, labels=None, **kwargs):
-            hidden = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+            encoded = self.bert(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
+            hidden = encoded.last_hidden_state
             batch, width, size = hidden.shape
             if gather_index is None:
                 is_pool = input_ids == self.config.pool_token_id
@@ -512,16 +566,31 @@ def torch_classes() -> dict:
     return {"MarkerClassifier": MarkerClassifier, "GraphWrapper": GraphWrapper}
 
 
-def export_onnx(model, folder: Path, *, quantize: bool = True) -> Path:
-    """model.onnx in folder: torch.onnx.export (TorchScript exporter), then dynamic int8
-    quantization of the weights (onnxruntime's BERT fusions measured no faster in int8)."""
+QUANTIZATIONS = ("blockwise", "per_tensor", "none")
+
+
+def export_onnx(model, folder: Path, *, quantization: str = "blockwise", block_size: int = 32) -> Path:
+    """model.onnx in folder: torch.onnx.export (TorchScript exporter), then int8.
+
+    - ``blockwise``: every MatMul weight becomes int8 in blocks of ``block_size`` input
+      channels (MatMulNBits, 8 bits) with ``accuracy_level=4``: activations are quantized
+      to int8 at run time, block by block, and multiplied in int8.
+    - ``per_tensor``: ``onnxruntime.quantization.quantize_dynamic``, int8 weights per output
+      channel, activations quantized at run time with one scale per tensor. Faster, but
+      BERT's outlier channels make one scale per tensor coarse: on this model it flipped
+      ~5% of labels against fp32 (docs/benchmarks.md), so it is not the default.
+    - ``none``: the fp32 graph.
+    """
     import torch
 
+    if quantization not in QUANTIZATIONS:
+        raise ValueError(f"minilm: quantization must be one of {', '.join(QUANTIZATIONS)}, not {quantization!r}")
     model.set_attn_implementation("eager")  # plain MatMul/Softmax attention: exports cleanly
     wrapper = torch_classes()["GraphWrapper"](model).eval()
     fp32 = folder / "model-fp32.onnx"
     dummy = (torch.tensor([[101, 7, 8, 102], [101, 9, 102, 0]]), torch.tensor([[1, 1, 1, 1], [1, 1, 1, 0]]), torch.tensor([1, 5]))
-    with torch.inference_mode():
+    with torch.inference_mode(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer and legacy-exporter notices
         torch.onnx.export(
             wrapper, dummy, str(fp32), input_names=list(INPUT_NAMES), output_names=["logits"],
             dynamic_axes={"input_ids": {0: "batch", 1: "length"}, "attention_mask": {0: "batch", 1: "length"},
@@ -529,14 +598,39 @@ def export_onnx(model, folder: Path, *, quantize: bool = True) -> Path:
             opset_version=17, dynamo=False,
         )
     target = folder / GRAPH_FILE
-    if quantize:
-        from onnxruntime.quantization import QuantType, quantize_dynamic
+    with _quiet_loggers():
+        if quantization == "blockwise":
+            import onnx
+            from onnxruntime.quantization.matmul_nbits_quantizer import DefaultWeightOnlyQuantConfig, MatMulNBitsQuantizer
 
-        quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8)
-        fp32.unlink()
-    else:
-        fp32.replace(target)
+            algo = DefaultWeightOnlyQuantConfig(block_size=block_size, is_symmetric=True, accuracy_level=4, bits=8)
+            quantizer = MatMulNBitsQuantizer(onnx.load(str(fp32)), bits=8, block_size=block_size, is_symmetric=True,
+                                             accuracy_level=4, algo_config=algo)
+            quantizer.process()
+            quantizer.model.save_model_to_file(str(target), False)
+        elif quantization == "per_tensor":
+            from onnxruntime.quantization import QuantType, quantize_dynamic
+
+            quantize_dynamic(str(fp32), str(target), weight_type=QuantType.QInt8, per_channel=True)
+        else:
+            shutil.copy2(fp32, target)
+    fp32.unlink()
     return target
+
+
+@contextmanager
+def _quiet_loggers():
+    """onnxruntime's quantizers log every node at INFO and advise on the root logger."""
+    names = ("", "onnxruntime", "onnxruntime.quantization.matmul_nbits_quantizer", "onnx_ir")
+    loggers = [logging.getLogger(n) for n in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def save_fp32(model, tokenizer, folder: Path, max_length: int) -> None:
