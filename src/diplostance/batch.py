@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter, defaultdict
@@ -14,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from diplostance.articles import Article, InputError, count_units, digest_inputs, read_articles
+from diplostance.articles import Article, InputError, count_units, read_articles
 from diplostance.crises import Registry
 from diplostance.inference import (
     ARTICLE_COLUMNS,
@@ -27,7 +26,7 @@ from diplostance.inference import (
     mention_rows_of,
 )
 from diplostance.labels import LABELS
-from diplostance.outputs import RunJournal, atomic_write_text, stance_chart
+from diplostance.outputs import RunJournal, stance_chart, write_run_file
 
 log = logging.getLogger(__name__)
 
@@ -174,18 +173,16 @@ def run_predictions(opts: PredictOptions, predict, model_version: str = "") -> R
     timings["write_seconds"] = time.perf_counter() - t
     timings["total_seconds"] = time.perf_counter() - t0
     counts["articles_in_output"] = len(journal.done)
-    run = {
-        "started": started_at.isoformat(timespec="seconds"),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "model": {"uri": opts.model_uri, "version": model_version},
-        "format": opts.fmt,
-        "resumed": opts.resume,
-        "counts": dict(counts),
-        "timings": {k: round(v, 3) for k, v in timings.items()},
-        "mentions_per_second": round(counts["mentions"] / max(timings["total_seconds"], 1e-9), 1),
-        "inputs": digest_inputs(opts.inputs),
-        "outputs": outputs,
-    }
-    run_file = out / "run.json"
-    atomic_write_text(run_file, json.dumps(run, indent=2))
+    run_file = write_run_file(
+        out,
+        started_at=started_at,
+        model_uri=opts.model_uri,
+        model_version=model_version,
+        counts=counts,
+        timings=timings,
+        inputs=opts.inputs,
+        outputs=outputs,
+        format=opts.fmt,
+        resumed=opts.resume,
+    )
     return RunResult(dict(counts), outputs, summary, run_file)

@@ -51,6 +51,40 @@ def _read_jsonl(path: Path) -> Iterator[dict]:
                 continue
 
 
+def write_run_file(
+    out_dir: Path,
+    *,
+    started_at,
+    model_uri: str,
+    model_version: str,
+    counts: dict,
+    timings: dict,
+    inputs: list[str],
+    outputs: dict,
+    **details,
+) -> Path:
+    """run.json of a prediction run: when, which model, counts, timings, input digests,
+    output files; engine-specific ``details`` go in between."""
+    from datetime import datetime, timezone
+
+    from diplostance.articles import digest_inputs
+
+    run = {
+        "started": started_at.isoformat(timespec="seconds"),
+        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "model": {"uri": model_uri, "version": model_version},
+        **details,
+        "counts": dict(counts),
+        "timings": {k: round(v, 3) for k, v in timings.items()},
+        "mentions_per_second": round(counts.get("mentions", 0) / max(timings.get("total_seconds", 0), 1e-9), 1),
+        "inputs": digest_inputs(inputs),
+        "outputs": outputs,
+    }
+    path = Path(out_dir) / "run.json"
+    atomic_write_text(path, json.dumps(run, indent=2))
+    return path
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(text, encoding="utf-8")

@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from diplostance.articles import Article, InputError, digest_inputs, read_articles
+from diplostance.articles import Article, InputError, read_articles
 from diplostance.batch import PredictOptions, RunResult, _no_mention_row
 from diplostance.features import MODEL_INPUT
 from diplostance.inference import (
@@ -47,7 +47,7 @@ from diplostance.inference import (
 )
 from diplostance.labels import LABELS
 from diplostance.models.base import PROB_COLUMNS
-from diplostance.outputs import atomic_write_text, stance_chart
+from diplostance.outputs import atomic_write_text, stance_chart, write_run_file
 
 log = logging.getLogger(__name__)
 
@@ -457,21 +457,19 @@ def run_spark_predictions(
         "summary": str(summary_path),
         "chart": chart,
     }
-    run = {
-        "started": started_at.isoformat(timespec="seconds"),
-        "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "engine": "spark",
-        "spark": {"master": spark_master, "version": spark_version, "partitions": partitions},
-        "model": {"uri": opts.model_uri, "version": model_version},
-        "format": "parquet",
-        "layout": f"OUT/mentions/ and OUT/articles/: Parquet datasets, one {PARTITION_COLUMN}=<crisis> folder per crisis",
-        "resumed": False,
-        "counts": counts,
-        "timings": {k: round(v, 3) for k, v in timings.items()},
-        "mentions_per_second": round(counts["mentions"] / max(timings["total_seconds"], 1e-9), 1),
-        "inputs": digest_inputs(opts.inputs),
-        "outputs": outputs,
-    }
-    run_file = out / "run.json"
-    atomic_write_text(run_file, json.dumps(run, indent=2))
+    run_file = write_run_file(
+        out,
+        started_at=started_at,
+        model_uri=opts.model_uri,
+        model_version=model_version,
+        counts=counts,
+        timings=timings,
+        inputs=opts.inputs,
+        outputs=outputs,
+        engine="spark",
+        spark={"master": spark_master, "version": spark_version, "partitions": partitions},
+        format="parquet",
+        layout=f"OUT/mentions/ and OUT/articles/: Parquet datasets, one {PARTITION_COLUMN}=<crisis> folder per crisis",
+        resumed=False,
+    )
     return RunResult(counts, outputs, summary, run_file)
