@@ -134,10 +134,15 @@ def encode(
         for s, e, placeholder in role_spans(sentence, incumbent, challenger):
             if all(e <= a or s >= b for a, b in taken):
                 edits.append((s, e, placeholder))
-    edits.sort()
+    return apply_edits(sentence, edits)
+
+
+def apply_edits(sentence: str, edits: list[tuple[int, int, str]]) -> str:
+    """The sentence with each (start, end) span replaced by its text. Overlapping edits
+    cannot come from valid mentions; of two that overlap the first is kept."""
     out, pos = [], 0
-    for s, e, text in edits:
-        if s < pos:  # overlapping edits cannot happen for valid mentions; keep the first
+    for s, e, text in sorted(edits):
+        if s < pos:
             continue
         out += [sentence[pos:s], text]
         pos = e

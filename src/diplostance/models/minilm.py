@@ -45,6 +45,7 @@ from diplostance.encoding import (
     TGT_OPEN,
     EncodingOptions,
     _with_surname,
+    apply_edits,
     role_spans,
 )
 from diplostance.features import encoded_texts, home_mask, options_from
@@ -146,13 +147,7 @@ def mark_sentence(sentence: str, spans, incumbent: tuple[str, ...], challenger: 
         for s, e, placeholder in role_spans(sentence, incumbent, challenger):
             if all(e <= a or s >= b for a, b in kept):
                 edits.append((s, e, placeholder))
-    edits.sort()
-    out, pos = [], 0
-    for s, e, text in edits:
-        out += [sentence[pos:s], text]
-        pos = e
-    out.append(sentence[pos:])
-    return "".join(out), kept
+    return apply_edits(sentence, edits), kept
 
 
 def _ordinal(kept: list[tuple[int, int]], start: int, end: int) -> int:
