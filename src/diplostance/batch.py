@@ -26,7 +26,7 @@ from diplostance.inference import (
     mention_rows_of,
 )
 from diplostance.labels import LABELS
-from diplostance.outputs import RunJournal, stance_chart, write_run_file
+from diplostance.outputs import RunJournal, write_run_file, write_summary
 
 log = logging.getLogger(__name__)
 
@@ -164,12 +164,7 @@ def run_predictions(opts: PredictOptions, predict, model_version: str = "") -> R
     t = time.perf_counter()
     outputs = journal.finalize(opts.fmt, {"mentions": MENTION_COLUMNS, "articles": ARTICLE_COLUMNS})
     summary = stance_summary(journal.records("articles"))
-    outputs["chart"] = str(stance_chart(summary, out / "stances.png")) if len(summary) else ""
-    summary_path = out / "summary.csv"
-    tmp = summary_path.with_name(".summary.csv.tmp")
-    summary.to_csv(tmp, index=False)
-    tmp.replace(summary_path)
-    outputs["summary"] = str(summary_path)
+    outputs.update(write_summary(summary, out))
     timings["write_seconds"] = time.perf_counter() - t
     timings["total_seconds"] = time.perf_counter() - t0
     counts["articles_in_output"] = len(journal.done)

@@ -51,6 +51,17 @@ def _read_jsonl(path: Path) -> Iterator[dict]:
                 continue
 
 
+def write_summary(summary: pd.DataFrame, out_dir: Path) -> dict[str, str]:
+    """summary.csv (entities by stance across articles) and its chart stances.png."""
+    out_dir = Path(out_dir)
+    path = out_dir / "summary.csv"
+    tmp = path.with_name(".summary.csv.tmp")
+    summary.to_csv(tmp, index=False)
+    tmp.replace(path)
+    chart = str(stance_chart(summary, out_dir / "stances.png")) if len(summary) else ""
+    return {"summary": str(path), "chart": chart}
+
+
 def write_run_file(
     out_dir: Path,
     *,

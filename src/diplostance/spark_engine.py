@@ -47,7 +47,7 @@ from diplostance.inference import (
 )
 from diplostance.labels import LABELS
 from diplostance.models.base import PROB_COLUMNS
-from diplostance.outputs import atomic_write_text, stance_chart, write_run_file
+from diplostance.outputs import atomic_write_text, write_run_file, write_summary
 
 log = logging.getLogger(__name__)
 
@@ -435,11 +435,7 @@ def run_spark_predictions(
     t = time.perf_counter()
     errors_path = out / "errors.jsonl"
     atomic_write_text(errors_path, "".join(json.dumps(e, ensure_ascii=False) + "\n" for e in errors))
-    chart = str(stance_chart(summary, out / "stances.png")) if len(summary) else ""
-    summary_path = out / "summary.csv"
-    tmp = summary_path.with_name(".summary.csv.tmp")
-    summary.to_csv(tmp, index=False)
-    tmp.replace(summary_path)
+    written = write_summary(summary, out)
     timings["write_seconds"] = time.perf_counter() - t
     timings["total_seconds"] = time.perf_counter() - t0
 
@@ -454,8 +450,7 @@ def run_spark_predictions(
         "mentions": str(out / "mentions"),
         "articles": str(out / "articles"),
         "errors": str(errors_path),
-        "summary": str(summary_path),
-        "chart": chart,
+        **written,
     }
     run_file = write_run_file(
         out,
