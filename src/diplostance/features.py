@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import fields
 
 import numpy as np
 import pandas as pd
@@ -122,10 +122,3 @@ def options_from(config: dict) -> EncodingOptions:
     names = {f.name for f in fields(EncodingOptions)}
     return EncodingOptions(**{k: v for k, v in (config or {}).items() if k in names})
 
-
-@dataclass(frozen=True)
-class MentionTableSpec:
-    """Column types of the model input, for the MLflow signature."""
-
-    strings: tuple[str, ...] = ("sentence", "incumbent", "challenger")
-    integers: tuple[str, ...] = ("start", "end")
