@@ -171,6 +171,25 @@ def test_cv_holdout_split_keeps_reserved_crises_out(registry):
         split_examples(examples, registry, holdout="atlantis-2030")
 
 
+def test_a_group_of_crises_can_be_held_out_together():
+    from diplostance.corpus import Example
+    from diplostance.crises import load_registry
+    from diplostance.splits import SplitError, split_examples
+
+    registry = load_registry()  # the project's registry: several non-reserved crises
+
+    def ex(i, crisis):
+        return Example(id=f"{crisis}-{i}", crisis=crisis, sentence="x", mentions=(), raw={})
+
+    examples = [ex(i, c) for c in ("venezuela-2019", "niger-2023", "belarus-2020") for i in range(40)]
+    for group in ("venezuela-2019,niger-2023", ["niger-2023", "venezuela-2019"], " venezuela-2019 , niger-2023,"):
+        parts = split_examples(examples, registry, holdout=group)
+        assert {e.crisis for e in parts["heldout"]} == {"venezuela-2019", "niger-2023"} and len(parts["heldout"]) == 80
+        assert {e.crisis for e in parts["train"] + parts["validation"]} == {"belarus-2020"}
+    with pytest.raises(SplitError, match="'myanmar-2021': it is reserved"):
+        split_examples(examples, registry, holdout="venezuela-2019,myanmar-2021")
+
+
 def test_bad_definitions_fail_before_any_run(tmp_path):
     with pytest.raises(ExperimentError, match="no sweep"):
         load_sweep("no-such-sweep")

@@ -70,6 +70,28 @@ def test_role_swap_exchanges_placeholders_and_sided_labels():
     assert out.wanted[2] == (2, 0) and y.tolist()[2] == LABEL2ID["recognizes-challenger"]
 
 
+def test_role_context_describes_each_side_from_its_descriptive_aliases():
+    from diplostance.models.minilm import role_context
+
+    incumbent = ("Manuel Zelaya", "Zelaya", "the ousted president", "the constitutional president", "the HAT")
+    challenger = ("Roberto Micheletti", "the de facto government", "Micheletti's government")
+    assert role_context(incumbent, challenger) == (
+        "[INCUMBENT] ousted president, constitutional president ; [CHALLENGER] de facto government [SEP] ")
+    assert role_context(("Nicolas Maduro", "Maduro"), ("Juan Guaido",)) == ""  # names only: no context
+
+
+def test_role_context_prefixes_every_text_and_keeps_rows_on_their_markers():
+    rows = [row("a", SENTENCE, MENTIONS)]
+    df = _table(rows)
+    df["challenger_aliases"] = [["Guaido", "the opposition leader"]] * len(df)
+    plain = sentence_units(df, EncodingOptions())
+    framed = build_units(df, {"mode": "per_sentence", "role_context": True})
+    assert framed.texts == ["[INCUMBENT] ; [CHALLENGER] opposition leader [SEP] " + plain.texts[0]]
+    assert framed.wanted == plain.wanted
+    per_mention = build_units(df, {"mode": "per_mention", "role_context": True})
+    assert all(t.startswith("[INCUMBENT] ; [CHALLENGER] opposition leader [SEP] ") for t in per_mention.texts)
+
+
 def test_unknown_mode_is_rejected():
     with pytest.raises(ValueError, match="unknown mode"):
         MiniLMModel({"mode": "per_word"})

@@ -4,9 +4,11 @@
 - the other sentences go whole (never split across) to ``train`` / ``validation`` /
   ``test_seen`` by a hash of their id: stable when sentences are added or reordered.
 
-Leave-one-crisis-out (``holdout``: a non-reserved crisis id) changes the non-reserved part:
+Leave-one-crisis-out (``holdout``: a non-reserved crisis id, or several as a list or a
+comma-separated string, for a group of crises held out together) changes the
+non-reserved part:
 
-- ``heldout``: every sentence of the held-out crisis (the fold's test set);
+- ``heldout``: every sentence of the held-out crisis or crises (the fold's test set);
 - ``validation``: the other crises' sentences in the validation hash bucket (as above);
 - ``train``: the other crises' sentences in the train *and* test_seen buckets (there is
   no test_seen in a fold: the held-out crisis plays that role, so its share trains);
@@ -42,21 +44,33 @@ class SplitError(ValueError):
     """A held-out crisis that cannot be held out (reserved or unknown)."""
 
 
-def split_examples(examples: Iterable[Example], registry: Registry, holdout: str | None = None) -> dict[str, list[Example]]:
-    """Examples by split: SPLITS, or HOLDOUT_SPLITS when a crisis is held out."""
-    if holdout is None:
+def holdout_crises(holdout: str | Iterable[str] | None) -> tuple[str, ...]:
+    """'a' / 'a,b' / ['a', 'b'] / None -> the held-out crisis ids, in order, once each."""
+    if not holdout:
+        return ()
+    items = holdout.split(",") if isinstance(holdout, str) else list(holdout)
+    return tuple(dict.fromkeys(str(c).strip() for c in items if str(c).strip()))
+
+
+def split_examples(
+    examples: Iterable[Example], registry: Registry, holdout: str | Iterable[str] | None = None
+) -> dict[str, list[Example]]:
+    """Examples by split: SPLITS, or HOLDOUT_SPLITS when crises are held out."""
+    held = holdout_crises(holdout)
+    if not held:
         out: dict[str, list[Example]] = {name: [] for name in SPLITS}
         for ex in examples:
             out[split_of(ex, registry.reserved)].append(ex)
         return out
-    if holdout in registry.reserved:
-        raise SplitError(f"cannot hold out {holdout!r}: it is reserved (test_unseen only, never trained or validated on)")
-    if registry.get(holdout) is None:
-        raise SplitError(f"cannot hold out {holdout!r}: not in the crisis registry")
+    for crisis in held:
+        if crisis in registry.reserved:
+            raise SplitError(f"cannot hold out {crisis!r}: it is reserved (test_unseen only, never trained or validated on)")
+        if registry.get(crisis) is None:
+            raise SplitError(f"cannot hold out {crisis!r}: not in the crisis registry")
     out = {name: [] for name in HOLDOUT_SPLITS}
     for ex in examples:
         split = split_of(ex, registry.reserved)
-        if split != "test_unseen" and ex.crisis == holdout:
+        if split != "test_unseen" and ex.crisis in held:
             split = "heldout"
         elif split == "test_seen":
             split = "train"
@@ -94,7 +108,7 @@ def mention_rows(examples: Iterable[Example], registry: Registry | None) -> list
     return rows
 
 
-def to_datasets(examples: Iterable[Example], registry: Registry, holdout: str | None = None):
+def to_datasets(examples: Iterable[Example], registry: Registry, holdout: str | Iterable[str] | None = None):
     """A ``datasets.DatasetDict`` of mention rows for each split (empty splits kept)."""
     import datasets
 

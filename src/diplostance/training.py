@@ -19,7 +19,7 @@ from diplostance.evaluation import confusion_png, mention_table, misclassified, 
 from diplostance.metrics import flat_metrics
 from diplostance.models import create_model
 from diplostance.paths import PROJECT_ROOT
-from diplostance.splits import SplitError, split_examples, to_datasets
+from diplostance.splits import SplitError, holdout_crises, split_examples, to_datasets
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +59,7 @@ def train(cfg: dict) -> dict:
     registry = load_registry(resolve(cfg["data"]["registry"]))
     files = jsonl_files([resolve(p) for p in cfg["data"]["paths"]])
     examples = load_examples(files, registry=registry)
-    holdout = (cfg.get("split") or {}).get("holdout_crisis")
+    holdout = ",".join(holdout_crises((cfg.get("split") or {}).get("holdout_crisis"))) or None
     try:
         parts = split_examples(examples, registry, holdout)
     except SplitError as exc:

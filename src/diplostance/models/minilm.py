@@ -79,6 +79,7 @@ DEFAULTS = {
     "dropout": 0.1,
     "class_weight": "sqrt",  # balanced | sqrt | none
     "role_swap": False,  # add role-swapped copies of training texts (see role_swapped)
+    "role_context": False,  # prefix each text with the sides' descriptive aliases (see role_context)
     "seed": 13,
     "threads": 2,
     "inference_batch_size": 32,
@@ -132,6 +133,33 @@ def _role_names(r) -> tuple[tuple[str, ...], tuple[str, ...]]:
     return inc, chal
 
 
+def _descriptive(names: tuple[str, ...], limit: int = 5) -> list[str]:
+    """The aliases that describe a side rather than name it ('the ousted president',
+    'the junta', 'the de facto government'): lower-case words only, leading 'the' dropped."""
+    out: list[str] = []
+    for n in names:
+        words = n.split()
+        if words and words[0].lower() == "the":
+            words = words[1:]
+        if words and all(w.replace("-", "").isalpha() and w.islower() for w in words):
+            phrase = " ".join(words)
+            if phrase not in out:
+                out.append(phrase)
+    return out[:limit]
+
+
+def role_context(incumbent: tuple[str, ...], challenger: tuple[str, ...]) -> str:
+    """A short prefix that tells the encoder what each side is in this crisis, e.g.
+    '[INCUMBENT] ousted president, deposed president ; [CHALLENGER] de facto government [SEP] '.
+    It comes only from the role names given with the data, so it works for unseen crises;
+    empty when neither side has a descriptive alias."""
+    inc, chal = _descriptive(incumbent), _descriptive(challenger)
+    if not inc and not chal:
+        return ""
+    words = [INCUMBENT, ", ".join(inc), ";", CHALLENGER, ", ".join(chal), "[SEP]"]
+    return " ".join(w for w in words if w) + " "
+
+
 def mark_sentence(sentence: str, spans, incumbent: tuple[str, ...], challenger: tuple[str, ...],
                   options: EncodingOptions) -> tuple[str, list[tuple[int, int]]]:
     """The sentence with every mention in [ENT] ... [/ENT] and roles replaced.
@@ -160,7 +188,7 @@ def _ordinal(kept: list[tuple[int, int]], start: int, end: int) -> int:
     raise AssertionError("every mention span overlaps a kept span")
 
 
-def sentence_units(df: pd.DataFrame, options: EncodingOptions) -> Units:
+def sentence_units(df: pd.DataFrame, options: EncodingOptions, context: bool = False) -> Units:
     """One text per sentence (and role set); each row points at its mention's [ENT]."""
     groups: dict[tuple, list[int]] = {}
     for i, r in enumerate(df.itertuples(index=False)):
@@ -181,13 +209,15 @@ def sentence_units(df: pd.DataFrame, options: EncodingOptions) -> Units:
         text, kept = mark_sentence(first["sentence"], spans, inc, chal, options)
         for i in rows:
             wanted[i] = (len(texts), _ordinal(kept, int(df.at[i, "start"]), int(df.at[i, "end"])))
-        texts.append(text)
+        texts.append((role_context(inc, chal) if context else "") + text)
     return Units(texts, wanted, OTHER_OPEN)
 
 
-def mention_units(df: pd.DataFrame, options: EncodingOptions) -> Units:
+def mention_units(df: pd.DataFrame, options: EncodingOptions, context: bool = False) -> Units:
     """One text per mention, read from its [TGT] token ([CLS] if the target is unmarked)."""
     texts = encoded_texts(df, options)
+    if context:
+        texts = [role_context(*_role_names(r)) + t for r, t in zip(df.itertuples(index=False), texts, strict=True)]
     return Units(texts, [(i, 0) for i in range(len(texts))], TGT_OPEN if options.mark_target else "[CLS]")
 
 
@@ -196,7 +226,8 @@ def build_units(df: pd.DataFrame, config: dict) -> Units:
     if mode not in MODES:
         raise ValueError(f"minilm: unknown mode {mode!r} (known: {', '.join(MODES)})")
     options = options_from(config)
-    return sentence_units(df, options) if mode == "per_sentence" else mention_units(df, options)
+    context = bool(config.get("role_context"))
+    return sentence_units(df, options, context) if mode == "per_sentence" else mention_units(df, options, context)
 
 
 # ---------------------------------------------------------------- the model family
