@@ -13,6 +13,7 @@ from diplostance.crises import Registry
 from diplostance.features import MODEL_INPUT
 from diplostance.labels import LABELS
 from diplostance.metrics import label_metrics
+from diplostance.plots import png
 from diplostance.splits import mention_rows
 
 Predictor = Callable[[pd.DataFrame], pd.DataFrame]
@@ -56,27 +57,19 @@ def misclassified(predicted: pd.DataFrame, limit: int = 1000) -> pd.DataFrame:
 
 
 def confusion_png(metrics: dict, title: str, path: Path) -> Path:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     matrix = metrics["confusion"]
     short = ["incumbent", "challenger", "dialogue", "none"]
-    fig, ax = plt.subplots(figsize=(5.2, 4.4), dpi=110)
-    ax.imshow(matrix, cmap="Blues")
-    ax.set_xticks(range(len(LABELS)), short, rotation=30, ha="right")
-    ax.set_yticks(range(len(LABELS)), short)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("gold")
-    peak = max(max(r) for r in matrix) or 1
-    for i, row in enumerate(matrix):
-        for j, v in enumerate(row):
-            ax.text(j, i, str(v), ha="center", va="center", color="white" if v > peak / 2 else "black")
-    ax.set_title(f"{title}  macro-F1 {metrics['macro_f1']:.3f}")
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with png(path, (5.2, 4.4)) as ax:
+        ax.imshow(matrix, cmap="Blues")
+        ax.set_xticks(range(len(LABELS)), short, rotation=30, ha="right")
+        ax.set_yticks(range(len(LABELS)), short)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("gold")
+        peak = max(max(r) for r in matrix) or 1
+        for i, row in enumerate(matrix):
+            for j, v in enumerate(row):
+                ax.text(j, i, str(v), ha="center", va="center", color="white" if v > peak / 2 else "black")
+        ax.set_title(f"{title}  macro-F1 {metrics['macro_f1']:.3f}")
     return path
 
 

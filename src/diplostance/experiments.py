@@ -31,6 +31,7 @@ import yaml
 from diplostance import tracking
 from diplostance.config import ConfigError, load_config
 from diplostance.paths import CONFIGS_DIR
+from diplostance.plots import png
 
 log = logging.getLogger(__name__)
 
@@ -320,26 +321,19 @@ def run_sweep(sweep: Sweep, overrides: tuple[str, ...] | list[str] = (), *, expe
 
 def sweep_plot(table: pd.DataFrame, title: str, path: Path) -> Path:
     """Grouped bars: val and test_unseen macro-F1 per variant; the chosen one marked."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
     y = np.arange(len(table))
-    fig, ax = plt.subplots(figsize=(7.5, 0.45 * len(table) + 1.4), dpi=110)
-    ax.barh(y - 0.2, table["val_macro_f1"].fillna(0), height=0.4, label="val (selection)", color="#4c78a8")
-    ax.barh(y + 0.2, table["test_unseen_macro_f1"].fillna(0), height=0.4, label="test_unseen (report)", color="#f58518")
-    labels = [f"{v} *" if b else v for v, b in zip(table["variant"], table["best"], strict=True)]
-    ax.set_yticks(y, labels)
-    ax.invert_yaxis()
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("macro-F1 (* = chosen on val)")
-    ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with png(path, (7.5, 0.45 * len(table) + 1.4)) as ax:
+        ax.barh(y - 0.2, table["val_macro_f1"].fillna(0), height=0.4, label="val (selection)", color="#4c78a8")
+        ax.barh(y + 0.2, table["test_unseen_macro_f1"].fillna(0), height=0.4, label="test_unseen (report)", color="#f58518")
+        labels = [f"{v} *" if b else v for v, b in zip(table["variant"], table["best"], strict=True)]
+        ax.set_yticks(y, labels)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("macro-F1 (* = chosen on val)")
+        ax.set_title(title)
+        ax.legend(loc="lower right", fontsize=8)
     return path
 
 
@@ -500,29 +494,17 @@ def run_cv(plan: CVPlan, *, experiment: str | None = None, log_models: bool = Fa
 
 def cv_plot(table: pd.DataFrame, spread: dict, title: str, path: Path) -> Path:
     """Held-out macro-F1 per crisis (sorted), with the mean and ±1 std band."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     t = table.sort_values("heldout_macro_f1", ascending=True, na_position="first")
-    fig, ax = plt.subplots(figsize=(7.5, 0.32 * len(t) + 1.5), dpi=110)
-    ax.barh(t["crisis"], t["heldout_macro_f1"].fillna(0), color="#4c78a8", label="held-out crisis")
-    if t["test_unseen_macro_f1"].notna().any():
-        ax.scatter(t["test_unseen_macro_f1"], t["crisis"], color="#f58518", marker="|", s=120, label="test_unseen (reserved)")
-    ax.axvline(spread["mean"], color="black", lw=1, label=f"mean {spread['mean']:.3f}")
-    ax.axvspan(
-        spread["mean"] - spread["std"],
-        spread["mean"] + spread["std"],
-        color="grey",
-        alpha=0.2,
-        label=f"± std {spread['std']:.3f}",
-    )
-    ax.set_xlim(0, 1)
-    ax.set_xlabel("macro-F1")
-    ax.set_title(title)
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with png(path, (7.5, 0.32 * len(t) + 1.5)) as ax:
+        ax.barh(t["crisis"], t["heldout_macro_f1"].fillna(0), color="#4c78a8", label="held-out crisis")
+        if t["test_unseen_macro_f1"].notna().any():
+            ax.scatter(t["test_unseen_macro_f1"], t["crisis"], color="#f58518", marker="|", s=120,
+                       label="test_unseen (reserved)")
+        ax.axvline(spread["mean"], color="black", lw=1, label=f"mean {spread['mean']:.3f}")
+        ax.axvspan(spread["mean"] - spread["std"], spread["mean"] + spread["std"], color="grey", alpha=0.2,
+                   label=f"± std {spread['std']:.3f}")
+        ax.set_xlim(0, 1)
+        ax.set_xlabel("macro-F1")
+        ax.set_title(title)
+        ax.legend(loc="lower right", fontsize=8)
     return path

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from diplostance.plots import png
+
 FORMATS = ("jsonl", "csv", "parquet")
 JOURNAL = ".journal"
 CHUNK_ROWS = 20_000
@@ -206,11 +208,6 @@ def read_table(path: Path) -> pd.DataFrame:
 
 def stance_chart(summary: pd.DataFrame, path: Path, top: int = 20) -> Path:
     """A horizontal stacked bar chart: for the most-covered entities, articles per stance."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     data = summary.head(top).iloc[::-1]
     colors = {
         "supports-incumbent": "#c0392b",
@@ -218,16 +215,13 @@ def stance_chart(summary: pd.DataFrame, path: Path, top: int = 20) -> Path:
         "calls-for-dialogue": "#229954",
         "none": "#b3b6b7",
     }
-    fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(data), 4) + 1.2), dpi=110)
-    left = [0] * len(data)
-    for label, color in colors.items():
-        values = data[label].tolist() if label in data else [0] * len(data)
-        ax.barh(data["name"], values, left=left, color=color, label=label)
-        left = [a + b for a, b in zip(left, values, strict=False)]
-    ax.set_xlabel("articles")
-    ax.set_title("Stance by entity across articles")
-    ax.legend(loc="lower right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    with png(path, (8, 0.35 * max(len(data), 4) + 1.2)) as ax:
+        left = [0] * len(data)
+        for label, color in colors.items():
+            values = data[label].tolist() if label in data else [0] * len(data)
+            ax.barh(data["name"], values, left=left, color=color, label=label)
+            left = [a + b for a, b in zip(left, values, strict=False)]
+        ax.set_xlabel("articles")
+        ax.set_title("Stance by entity across articles")
+        ax.legend(loc="lower right", fontsize=8)
     return path
