@@ -154,6 +154,32 @@ def test_cv_one_child_per_nonreserved_crisis_with_mean_and_spread(store):
     assert {"cv_folds.csv", "cv_folds.json", "plots/cv_per_crisis.png"} <= artifacts
 
 
+def test_a_sweep_can_choose_by_a_held_out_group_of_crises(store, tmp_path):
+    """select_by: heldout -- every variant holds out the same crises and the parent picks
+    the variant that does best on them (a cross-crisis choice), not on validation."""
+    sweep_file = tmp_path / "heldout.yaml"
+    sweep_file.write_text(
+        "name: heldout\nexperiment: test-sweeps\nselect_by: heldout\n"
+        "overrides: ['split.holdout_crisis=belarus-2020,peru-2022']\n"
+        "variants:\n  - {name: rules, model: rules}\n"
+        "  - {name: tfidf, model: tfidf, overrides: [model.max_features=5000]}\n",
+        encoding="utf-8",
+    )
+    result = run_sweep(load_sweep(sweep_file), [PATHS])
+    client = MlflowClient(tracking_uri=store["uri"])
+    parent = client.get_run(result["parent_run_id"])
+    by_name = {c.info.run_name: c for c in children_of(client, parent)}
+    held = {n: r.data.metrics["heldout_macro_f1"] for n, r in by_name.items()}
+    assert all(r.data.tags["holdout_crisis"] == "belarus-2020,peru-2022" for r in by_name.values())
+    expected = max(["rules", "tfidf"], key=lambda n: (held[n], n == "rules"))
+    assert parent.data.tags["selection_metric"] == "heldout_macro_f1" and parent.data.tags["best_child"] == expected
+    assert parent.data.metrics["best_heldout_macro_f1"] == pytest.approx(held[expected])
+    assert result["table"]["heldout_macro_f1"].notna().all()
+    sweep_file.write_text("name: bad\nselect_by: test_unseen\nvariants:\n  - {name: a, model: rules}\n")
+    with pytest.raises(ExperimentError, match="select_by must be one of validation, heldout"):
+        load_sweep(sweep_file)
+
+
 def test_cv_holdout_split_keeps_reserved_crises_out(registry):
     from diplostance.corpus import Example
     from diplostance.splits import SplitError, split_examples

@@ -8,7 +8,9 @@ with ``make train`` and goes through the champion gate like any other model.
 - A sweep (``configs/sweep/<name>.yaml``) is a list of named variants, each a model
   family, an experiment file and/or dotted overrides. The parent run logs a summary
   table and names the best child by ``val_macro_f1`` (selection on validation; the
-  chosen child's ``test_unseen_macro_f1`` is reported, never used to choose).
+  chosen child's ``test_unseen_macro_f1`` is reported, never used to choose). A sweep
+  whose variants hold out a group of crises (``split.holdout_crisis``) can select by
+  ``heldout_macro_f1`` instead (``select_by: heldout``): a cross-crisis choice.
 - CV holds out each non-reserved crisis in turn (see :mod:`diplostance.splits`); the
   reserved crises stay test_unseen in every fold. The parent logs mean and spread of the
   held-out crises' macro-F1 and a per-crisis plot.
@@ -39,6 +41,7 @@ SWEEP_DIR = CONFIGS_DIR / "sweep"
 SWEEP_EXPERIMENT = "diplostance-sweeps"
 CV_EXPERIMENT = "diplostance-cv"
 SELECTION_METRIC = "val_macro_f1"
+SELECT_BY = {"validation": "val_macro_f1", "heldout": "heldout_macro_f1"}  # sweep file `select_by`
 # Children never register a model: a sweep or a CV must not move @champion.
 CHILD_OVERRIDES = ("register=false",)
 
@@ -73,10 +76,15 @@ class Sweep:
     description: str = ""
     overrides: tuple[str, ...] = ()  # applied to every variant, before its own
     source: str = ""
+    select_by: str = "validation"  # validation | heldout (see SELECT_BY)
+
+    @property
+    def selection_metric(self) -> str:
+        return SELECT_BY[self.select_by]
 
 
 _VARIANT_KEYS = {"name", "model", "exp", "overrides"}
-_SWEEP_KEYS = {"name", "experiment", "description", "overrides", "variants"}
+_SWEEP_KEYS = {"name", "experiment", "description", "overrides", "variants", "select_by"}
 
 
 def _str_list(value, where: str) -> tuple[str, ...]:
@@ -126,6 +134,9 @@ def load_sweep(name_or_path: str | Path) -> Sweep:
                 overrides=_str_list(entry.get("overrides"), f"{where} ({entry['name']}) overrides"),
             )
         )
+    select_by = str(data.get("select_by") or "validation")
+    if select_by not in SELECT_BY:
+        raise ExperimentError(f"{path}: select_by must be one of {', '.join(SELECT_BY)}, not {select_by!r}")
     names = [v.name for v in variants]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -137,6 +148,7 @@ def load_sweep(name_or_path: str | Path) -> Sweep:
         description=str(data.get("description") or "").strip(),
         overrides=_str_list(data.get("overrides"), f"{path}: overrides"),
         source=str(path),
+        select_by=select_by,
     )
 
 
@@ -222,6 +234,7 @@ SWEEP_COLUMNS = [
     "val_stance_macro_f1",
     "test_seen_macro_f1",
     "test_unseen_macro_f1",
+    "heldout_macro_f1",
     "train_seconds",
     "best",
     "status",
@@ -233,7 +246,8 @@ def run_sweep(sweep: Sweep, overrides: tuple[str, ...] | list[str] = (), *, expe
     """Run every variant as a child of one parent run; return the summary.
 
     The summary holds the parent run id, the table (one row per variant, in sweep order)
-    and the best variant by val_macro_f1 (first one on ties)."""
+    and the best variant by the sweep's selection metric (first one on ties)."""
+    metric = sweep.selection_metric
     configs = [variant_config(sweep, v, overrides) for v in sweep.variants]  # fail before any run starts
     experiment_id = tracking.setup(experiment or sweep.experiment)
     rows = []
@@ -245,7 +259,7 @@ def run_sweep(sweep: Sweep, overrides: tuple[str, ...] | list[str] = (), *, expe
                 "sweep": sweep.name,
                 "sweep_file": sweep.source,
                 "git_commit": tracking.git_commit(),
-                "selection_metric": SELECTION_METRIC,
+                "selection_metric": metric,
             }
         )
         mlflow.log_params(
@@ -253,7 +267,7 @@ def run_sweep(sweep: Sweep, overrides: tuple[str, ...] | list[str] = (), *, expe
                 "sweep.name": sweep.name,
                 "sweep.variants": ",".join(v.name for v in sweep.variants)[:500],
                 "sweep.overrides": " ".join([*sweep.overrides, *overrides])[:500],
-                "selection_metric": SELECTION_METRIC,
+                "selection_metric": metric,
             }
         )
         for i, (variant, cfg) in enumerate(zip(sweep.variants, configs, strict=True)):
@@ -268,6 +282,7 @@ def run_sweep(sweep: Sweep, overrides: tuple[str, ...] | list[str] = (), *, expe
                     "val_stance_macro_f1": _metric(summary or {}, "validation", "stance_macro_f1"),
                     "test_seen_macro_f1": _metric(summary or {}, "test_seen"),
                     "test_unseen_macro_f1": _metric(summary or {}, "test_unseen"),
+                    "heldout_macro_f1": _metric(summary or {}, "heldout"),
                     "train_seconds": _run_metric(summary["run_id"], "train_seconds") if summary else math.nan,
                     "best": False,
                     "status": status,
@@ -275,11 +290,11 @@ def run_sweep(sweep: Sweep, overrides: tuple[str, ...] | list[str] = (), *, expe
                 }
             )
         table = pd.DataFrame(rows, columns=SWEEP_COLUMNS)
-        scored = table[table["val_macro_f1"].notna()]
+        scored = table[table[metric].notna()]
         if scored.empty:
-            mlflow.set_tag("best_child", "none: no variant produced val_macro_f1")
-            raise ExperimentError(f"sweep {sweep.name}: no variant finished with a validation score (see the child runs)")
-        best_index = scored["val_macro_f1"].idxmax()  # first maximum: sweep order breaks ties
+            mlflow.set_tag("best_child", f"none: no variant produced {metric}")
+            raise ExperimentError(f"sweep {sweep.name}: no variant finished with a {metric} score (see the child runs)")
+        best_index = scored[metric].idxmax()  # first maximum: sweep order breaks ties
         table.loc[best_index, "best"] = True
         best = table.loc[best_index]
         seconds = time.perf_counter() - started
@@ -288,16 +303,16 @@ def run_sweep(sweep: Sweep, overrides: tuple[str, ...] | list[str] = (), *, expe
                 "best_child": best["variant"],
                 "best_child_run_id": best["run_id"],
                 "mlflow.note.content": (
-                    f"Sweep `{sweep.name}` ({sweep.source}): {len(table)} variants, best by {SELECTION_METRIC}: "
+                    f"Sweep `{sweep.name}` ({sweep.source}): {len(table)} variants, best by {metric}: "
                     f"**{best['variant']}** (test_unseen_macro_f1 {best['test_unseen_macro_f1']:.3f}).\n\n"
                     + (f"{sweep.description}\n\n" if sweep.description else "")
-                    + _markdown(table, ["variant", "spec", "val_macro_f1", "test_unseen_macro_f1", "best", "status"])
+                    + _markdown(table, ["variant", "spec", metric, "test_unseen_macro_f1", "best", "status"])
                 ),
             }
         )
         mlflow.log_metrics(
             {
-                "best_val_macro_f1": float(best["val_macro_f1"]),
+                f"best_{metric}": float(best[metric]),
                 "best_test_unseen_macro_f1": float(best["test_unseen_macro_f1"]),
                 "n_variants": float(len(table)),
                 "n_failed": float((table["status"] != "FINISHED").sum()),
@@ -308,7 +323,7 @@ def run_sweep(sweep: Sweep, overrides: tuple[str, ...] | list[str] = (), *, expe
             tmp = Path(tmp)
             md = _markdown(table, [c for c in SWEEP_COLUMNS if c != "run_id"])
             _log_table_artifacts(table, "sweep_summary", md, tmp)
-            mlflow.log_artifact(str(sweep_plot(table, f"sweep {sweep.name}", tmp / "sweep_macro_f1.png")), "plots")
+            mlflow.log_artifact(str(sweep_plot(table, f"sweep {sweep.name}", tmp / "sweep_macro_f1.png", metric)), "plots")
     return {
         "parent_run_id": parent.info.run_id,
         "experiment_id": experiment_id,
@@ -319,19 +334,19 @@ def run_sweep(sweep: Sweep, overrides: tuple[str, ...] | list[str] = (), *, expe
     }
 
 
-def sweep_plot(table: pd.DataFrame, title: str, path: Path) -> Path:
-    """Grouped bars: val and test_unseen macro-F1 per variant; the chosen one marked."""
+def sweep_plot(table: pd.DataFrame, title: str, path: Path, metric: str = SELECTION_METRIC) -> Path:
+    """Grouped bars: the selection metric and test_unseen macro-F1 per variant; the chosen one marked."""
     import numpy as np
 
     y = np.arange(len(table))
     with png(path, (7.5, 0.45 * len(table) + 1.4)) as ax:
-        ax.barh(y - 0.2, table["val_macro_f1"].fillna(0), height=0.4, label="val (selection)", color="#4c78a8")
+        ax.barh(y - 0.2, table[metric].fillna(0), height=0.4, label=f"{metric} (selection)", color="#4c78a8")
         ax.barh(y + 0.2, table["test_unseen_macro_f1"].fillna(0), height=0.4, label="test_unseen (report)", color="#f58518")
         labels = [f"{v} *" if b else v for v, b in zip(table["variant"], table["best"], strict=True)]
         ax.set_yticks(y, labels)
         ax.invert_yaxis()
         ax.set_xlim(0, 1)
-        ax.set_xlabel("macro-F1 (* = chosen on val)")
+        ax.set_xlabel(f"macro-F1 (* = chosen by {metric})")
         ax.set_title(title)
         ax.legend(loc="lower right", fontsize=8)
     return path
