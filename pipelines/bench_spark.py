@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     t = spark["timings"]
     local_seconds = local["seconds"] + local["load_seconds"]
     spark_rate = spark["counts"]["mentions"] / t["total_seconds"]
+    local_rate = local["mentions"] / local_seconds
     cmd = f"python pipelines/bench_spark.py --articles {args.articles} --write docs/benchmarks.md"
     same = {True: "yes", False: "NO"}
     lines = [
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         "| engine | articles | mentions | engine s | process s | mentions/s (engine) |",
         "|---|---:|---:|---:|---:|---:|",
         f"| local (one process, batches of 64 articles) | {local['articles']:,} | {local['mentions']:,} |"
-        f" {local_seconds:.1f} | {local_wall:.1f} | {local['mentions'] / local_seconds:.0f} |",
+        f" {local_seconds:.1f} | {local_wall:.1f} | {local_rate:.0f} |",
         f"| Spark `{args.master}`, {spark['spark']['partitions']} partitions | {spark['counts']['articles_done']:,} |"
         f" {spark['counts']['mentions']:,} | {t['total_seconds']:.1f} | {spark_wall:.1f} | {spark_rate:.0f} |",
         "",
@@ -183,9 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         " shuffle of mention rows, grouped by blocks of 64 whole articles, then a range repartition by input"
         " position so each output file holds consecutive articles. Each write task writes one file per crisis it"
         " holds. On two local cores Spark pays for its JVM, its Python workers (each imports the detector and loads"
-        " the model) and Arrow transfers, with the same two cores doing the work, so it does not beat the local"
-        " engine here; on a cluster the per-partition steps scale with executors until the driver's reading (serial)"
-        " becomes the limit.",
+        " the model) and Arrow transfers, but its two workers detect and classify in parallel where the local engine"
+        f" runs one process; here it ran at {spark_rate / local_rate:.2f}x the local engine's rate (the balance moves"
+        " with the machine's other load). On a cluster the per-partition steps scale with executors until the"
+        " driver's reading (serial) becomes the limit.",
     ]
     block = "\n".join(lines) + "\n"
     print(block)

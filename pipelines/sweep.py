@@ -35,22 +35,23 @@ def main(
     except (ExperimentError, ConfigError, CorpusError, RegistryError) as exc:
         fail(str(exc))
     table = Table(title=f"sweep {result['sweep']}: parent run {result['parent_run_id']} ({result['seconds']:.0f} s)")
-    console.print("macro-F1 per split; * = best on val (the selection split)")
-    for col in ("variant", "val", "test_seen", "test_unseen", "train s", "status"):
+    metric = result["selection_metric"]
+    held = result["table"]["heldout_macro_f1"].notna().any()
+    splits = ["val", "heldout" if held else "test_seen", "test_unseen"]
+    console.print(f"macro-F1 per split; * = best by {metric} (the selection metric)")
+    for col in ("variant", *splits, "train s", "status"):
         table.add_column(col, justify="left" if col in ("variant", "status") else "right")
     for r in result["table"].to_dict("records"):
         table.add_row(
             ("* " if r["best"] else "  ") + r["variant"],
-            _f(r["val_macro_f1"]),
-            _f(r["test_seen_macro_f1"]),
-            _f(r["test_unseen_macro_f1"]),
+            *(_f(r[f"{s}_macro_f1"]) for s in splits),
             f"{r['train_seconds']:.1f}" if not math.isnan(r["train_seconds"]) else "",
             r["status"],
         )
     console.print(table)
     best = result["best"]
     console.print(
-        f"best by val_macro_f1: [bold]{best['variant']}[/] (val {best['val_macro_f1']:.3f}, "
+        f"best by {metric}: [bold]{best['variant']}[/] ({metric} {best[metric]:.3f}, "
         f"test_unseen {best['test_unseen_macro_f1']:.3f}), run {best['run_id']}. "
         "Children are not registered: train the winner with make train to put it through the champion gate."
     )

@@ -330,6 +330,7 @@ def run_sweep(sweep: Sweep, overrides: tuple[str, ...] | list[str] = (), *, expe
         "sweep": sweep.name,
         "table": table,
         "best": best.to_dict(),
+        "selection_metric": metric,
         "seconds": seconds,
     }
 
