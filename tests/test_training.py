@@ -67,6 +67,30 @@ def test_pyfunc_predicts_labels_and_probabilities_batch_equals_single(trained_st
         assert single.loc[0, "confidence"] == pytest.approx(batch.loc[i, "confidence"])
 
 
+def test_a_logged_model_records_the_library_code_and_warns_when_it_changed(trained_store, tmp_path):
+    import warnings
+
+    from diplostance.models.base import META_FILE, LibraryDriftWarning, library_fingerprint, load_model
+
+    local = mlflow.artifacts.download_artifacts(f"models:/{REGISTERED_MODEL}@tfidf", dst_path=str(tmp_path))
+    meta_file = next(p for p in tmp_path.rglob(META_FILE))
+    meta = json.loads(meta_file.read_text())
+    assert meta["library"] == library_fingerprint() and len(meta["library"]["code_digest"]) == 64
+    run = MlflowClient().get_run(trained_store[1]["run_id"])
+    assert run.data.tags["library_code_digest"] == meta["library"]["code_digest"]  # visible in the UI
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", LibraryDriftWarning)
+        load_model(meta_file.parent)  # same code: no warning
+        mlflow.pyfunc.load_model(local)
+    meta["library"]["code_digest"] = "0" * 64  # as if saved by other library code
+    meta_file.write_text(json.dumps(meta))
+    with pytest.warns(LibraryDriftWarning, match="code 000000000000.*predictions may differ"):
+        model = load_model(meta_file.parent)
+    assert model.predict(INPUT_EXAMPLE).loc[0, "label"] in LABELS  # a warning, not a refusal
+    with pytest.warns(LibraryDriftWarning):
+        mlflow.pyfunc.load_model(local)
+
+
 def test_crisis_country_mentions_are_none(trained_store):
     model = mlflow.pyfunc.load_model(f"models:/{REGISTERED_MODEL}@tfidf")
     row = INPUT_EXAMPLE.copy()

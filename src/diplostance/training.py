@@ -18,6 +18,7 @@ from diplostance.crises import load_registry
 from diplostance.evaluation import confusion_png, mention_table, misclassified, predict_examples, report_text, score
 from diplostance.metrics import flat_metrics
 from diplostance.models import create_model
+from diplostance.models.base import library_fingerprint
 from diplostance.paths import PROJECT_ROOT
 from diplostance.splits import SplitError, holdout_crises, split_examples, to_datasets
 
@@ -86,6 +87,7 @@ def train(cfg: dict) -> dict:
                 "model_family": family,
                 "git_commit": tracking.git_commit(),
                 "corpus_digest": tracking.files_digest(files),
+                "library_code_digest": library_fingerprint()["code_digest"],
                 "experiment_config": cfg.get("experiment_name", ""),
                 **({"holdout_crisis": holdout} if holdout else {}),
                 **{str(k): str(v) for k, v in (cfg.get("tags") or {}).items()},

@@ -6,8 +6,11 @@ row, a probability per label in the order of :data:`diplostance.labels.LABELS`.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import warnings
 from abc import ABC, abstractmethod
+from functools import lru_cache
 from pathlib import Path
 from typing import ClassVar
 
@@ -19,6 +22,28 @@ from diplostance.labels import LABEL2ID, LABELS
 
 META_FILE = "diplostance-model.json"
 PROB_COLUMNS = tuple(f"prob_{label.replace('-', '_')}" for label in LABELS)
+
+
+class LibraryDriftWarning(UserWarning):
+    """A saved model is loaded by library code other than the code that saved it."""
+
+
+# The library code a saved model's predictions go through (a logged pyfunc imports the
+# installed package rather than carrying this code): labels, encoding, features, models.
+PREDICTION_CODE = ("labels.py", "encoding.py", "features.py", "models/*.py")
+
+
+@lru_cache(maxsize=1)
+def library_fingerprint() -> dict:
+    """The package version and a digest of its prediction code (PREDICTION_CODE): a model
+    records what it was saved with, and loading it elsewhere says when that code differs."""
+    from diplostance import __version__
+
+    root = Path(__file__).resolve().parents[1]
+    digest = hashlib.sha256()
+    for f in sorted(f for pattern in PREDICTION_CODE for f in root.glob(pattern)):
+        digest.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return {"version": __version__, "code_digest": digest.hexdigest()}
 
 
 class StanceModel(ABC):
@@ -47,7 +72,10 @@ class StanceModel(ABC):
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         (path / META_FILE).write_text(
-            json.dumps({"family": self.family, "config": self.config, "labels": list(LABELS)}, indent=2)
+            json.dumps(
+                {"family": self.family, "config": self.config, "labels": list(LABELS), "library": library_fingerprint()},
+                indent=2,
+            )
         )
         self.save_state(path)
         return path
@@ -76,6 +104,20 @@ def load_model(path: Path | str) -> StanceModel:
     meta = json.loads((path / META_FILE).read_text())
     if tuple(meta["labels"]) != LABELS:
         raise ValueError(f"{path}: model was saved with labels {meta['labels']}, this version uses {list(LABELS)}")
+    saved, here = meta.get("library") or {}, library_fingerprint()
+    if saved.get("code_digest") != here["code_digest"]:
+        origin = (
+            f"saved by diplostance {saved.get('version')} (code {saved['code_digest'][:12]})"
+            if saved.get("code_digest")
+            else "saved before models recorded their library code"
+        )
+        warnings.warn(
+            LibraryDriftWarning(
+                f"{path}: model {origin}, loaded by diplostance {here['version']} (code {here['code_digest'][:12]}):"
+                " the encoding or inference code may differ, so predictions may differ from the scores logged with it"
+            ),
+            stacklevel=2,
+        )
     model = family_class(meta["family"])(meta["config"])
     model.load_state(path)
     return model
