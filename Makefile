@@ -49,7 +49,7 @@ demo: $(STAMP) ## Set up, train the default model if no champion exists, predict
 test: $(STAMP) ## Run the whole test suite (slow tests included)
 	$(BIN)/python -m pytest -q
 
-train: $(STAMP) ## Train and register a model: MODEL=rules|tfidf|minilm EXP=name ARGS="model.C=2"
+train: $(STAMP) ## Train and register a model: MODEL=rules|tfidf|minilm|blend EXP=name ARGS="model.C=2"
 	$(BIN)/python pipelines/train.py $(if $(MODEL),--model $(MODEL)) $(if $(EXP),--exp $(EXP)) $(ARGS)
 
 sweep: $(STAMP) ## Compare variants as child runs of one MLflow run: SWEEP=default (configs/sweep/) ARGS="key=value"
@@ -85,7 +85,7 @@ bench: export MLFLOW_TRACKING_URI := sqlite:///$(CURDIR)/outputs/bench/mlflow.db
 bench: $(STAMP) ## Train each family into outputs/bench, measure, rewrite docs/benchmarks.md (~25 min)
 	@mkdir -p outputs/bench
 	$(BIN)/python pipelines/bench_mentions.py --write docs/benchmarks.md
-	for family in rules tfidf minilm; do $(BIN)/python pipelines/train.py --model $$family || exit 1; done
+	for family in rules tfidf minilm blend; do $(BIN)/python pipelines/train.py --model $$family || exit 1; done
 	$(BIN)/python pipelines/bench_models.py --write docs/benchmarks.md
 	$(BIN)/python pipelines/bench_predict.py --write docs/benchmarks.md
 	$(BIN)/python pipelines/bench_minilm.py --write docs/benchmarks.md

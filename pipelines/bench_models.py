@@ -1,6 +1,6 @@
 """Stance-model quality: each registered family on test_unseen (first) and test_seen.
 
-    python pipelines/bench_models.py [--models rules,tfidf,minilm] [--write docs/benchmarks.md]
+    python pipelines/bench_models.py [--models rules,tfidf,minilm,blend] [--write docs/benchmarks.md]
 
 Scores the models registered under each family alias (train them first with
 `make train MODEL=<family>`) on the corpus splits and writes the "## Stance models"
@@ -28,7 +28,7 @@ SECTION = "## Stance models"
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="rules,tfidf,minilm")
+    ap.add_argument("--models", default="rules,tfidf,minilm,blend")
     ap.add_argument("--write", type=Path)
     args = ap.parse_args(argv)
     setup()
@@ -51,8 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     lines = [
         SECTION,
         "",
-        "Command: `python pipelines/bench_models.py --write docs/benchmarks.md`, after `make train MODEL=rules`,",
-        "`make train MODEL=tfidf` and `make train MODEL=minilm` (default configs). `test_unseen` is the five reserved",
+        "Command: `python pipelines/bench_models.py --write docs/benchmarks.md`, after "
+        + ", ".join(f"`make train MODEL={family}`" for family, *_ in rows)
+        + " (default configs). `test_unseen` is the five reserved",
         f"crises ({n_unseen} mentions), never seen in training or validation; `test_seen` holds out sentences of the",
         f"training crises ({n_seen} mentions). Macro-F1 over the 4 labels; stance = macro-F1 over the 3 stances.",
         "",

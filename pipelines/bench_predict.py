@@ -1,7 +1,7 @@
 """Batch inference benchmark: end-to-end mentions/s and peak memory per model family,
 and how the time grows with the input size.
 
-    python pipelines/bench_predict.py [--models rules,tfidf,minilm] [--sizes 250,1000,4000] [--write docs/benchmarks.md]
+    python pipelines/bench_predict.py [--models rules,tfidf,minilm,blend] [--sizes 250,1000,4000] [--write docs/benchmarks.md]
 
 Articles are built from the corpus sentences (8 a article, crisis given per article) and
 written as JSONL; each measurement runs `diplostance predict`'s library entry point in a
@@ -103,7 +103,7 @@ def available(alias: str) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="rules,tfidf,minilm")
+    ap.add_argument("--models", default="rules,tfidf,minilm,blend")
     ap.add_argument("--sizes", default="250,1000,4000", help="article counts; the family comparison uses 1000")
     ap.add_argument("--scaling-model", default="tfidf")
     ap.add_argument("--write", type=Path)

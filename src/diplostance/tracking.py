@@ -102,7 +102,7 @@ def _requirements(family: str) -> list[str]:
     from importlib.metadata import version
 
     names = ["mlflow", "scikit-learn", "pandas", "numpy", "pyyaml", "joblib"]
-    if family == "minilm":
+    if family in ("minilm", "blend"):  # blend: its default parts include minilm
         names += ["onnxruntime", "tokenizers", "transformers"]
     return [f"{n}=={version(n)}" for n in names]
 

@@ -10,6 +10,7 @@ FAMILIES = {
     "rules": "diplostance.models.rules:RulesModel",
     "tfidf": "diplostance.models.tfidf:TfidfModel",
     "minilm": "diplostance.models.minilm:MiniLMModel",
+    "blend": "diplostance.models.blend:BlendModel",
 }
 
 
