@@ -3,6 +3,9 @@ saved and logged like any other model."""
 
 from __future__ import annotations
 
+import json
+import warnings
+
 import mlflow
 import numpy as np
 import pytest
@@ -13,7 +16,7 @@ from diplostance.crises import load_registry
 from diplostance.evaluation import mention_table
 from diplostance.features import normalize_mentions
 from diplostance.models import create_model
-from diplostance.models.base import load_model
+from diplostance.models.base import META_FILE, LibraryDriftWarning, load_model
 from diplostance.models.pyfunc import INPUT_EXAMPLE
 from diplostance.paths import LABELED_DIR
 
@@ -39,6 +42,16 @@ def test_blend_averages_its_parts_by_weight_and_survives_save_and_load(tables, t
     assert sorted(p.name for p in (tmp_path / "blend").iterdir() if p.is_dir()) == ["rules", "tfidf"]
     np.testing.assert_allclose(loaded.predict_proba(test), blend.predict_proba(test), atol=1e-12)
     assert (loaded.predict(test)["label"] == blend.predict(test)["label"]).all()
+
+    # loaded under other library code: one warning for the blend, not one per part
+    for meta_file in (tmp_path / "blend").rglob(META_FILE):
+        meta = json.loads(meta_file.read_text())
+        meta["library"]["code_digest"] = "0" * 64
+        meta_file.write_text(json.dumps(meta))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_model(tmp_path / "blend")
+    assert [w.category for w in caught] == [LibraryDriftWarning]
 
 
 @pytest.mark.parametrize(

@@ -22,15 +22,19 @@ app.command("predict")(predict)
 app.command("mentions", help="Find country and organisation mentions in a text.")(mentions)
 
 
+_python_show_warning = warnings.showwarning
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    """Model drift is a fact about the user's model, shown as one `warning:` line; other
+    warnings go to Python's own display."""
+    if issubclass(category, LibraryDriftWarning):
+        warn(str(message))
+    else:
+        _python_show_warning(message, category, filename, lineno, file, line)
+
+
 @app.callback()
 def main() -> None:
     """Stance of countries and organisations in contested-leadership crises."""
-    show = warnings.showwarning
-
-    def one_line(message, category, filename, lineno, file=None, line=None):
-        if issubclass(category, LibraryDriftWarning):
-            warn(str(message))  # a user-facing fact about the model, not a code location
-        else:
-            show(message, category, filename, lineno, file, line)
-
-    warnings.showwarning = one_line
+    warnings.showwarning = _show_warning  # the same function on every call: nothing accumulates

@@ -96,8 +96,9 @@ class StanceModel(ABC):
         return out
 
 
-def load_model(path: Path | str) -> StanceModel:
-    """Load a saved model folder of any family."""
+def load_model(path: Path | str, *, check_library: bool = True) -> StanceModel:
+    """Load a saved model folder of any family. ``check_library=False`` is for the parts
+    of a model whose own folder was already checked (they were saved with it)."""
     from diplostance.models import family_class
 
     path = Path(path)
@@ -105,7 +106,7 @@ def load_model(path: Path | str) -> StanceModel:
     if tuple(meta["labels"]) != LABELS:
         raise ValueError(f"{path}: model was saved with labels {meta['labels']}, this version uses {list(LABELS)}")
     saved, here = meta.get("library") or {}, library_fingerprint()
-    if saved.get("code_digest") != here["code_digest"]:
+    if check_library and saved.get("code_digest") != here["code_digest"]:
         origin = (
             f"saved by diplostance {saved.get('version')} (code {saved['code_digest'][:12]})"
             if saved.get("code_digest")

@@ -56,4 +56,5 @@ class BlendModel(StanceModel):
             part.save(path / name)
 
     def load_state(self, path: Path) -> None:
-        self.parts_ = {name: load_model(path / name) for name in self.config["weights"]}
+        # saved together with the blend, whose folder load_model has checked already
+        self.parts_ = {name: load_model(path / name, check_library=False) for name in self.config["weights"]}
