@@ -52,7 +52,7 @@ from diplostance.training import resolve, train
 
 log = logging.getLogger("bench_minilm")
 INPUT_COLUMNS = ["sentence", "start", "end", "incumbent", "challenger", "incumbent_aliases", "challenger_aliases",
-                 "entity", "crisis_country"]
+                 "entity", "crisis_country", "in_power"]
 SECTION = "## MiniLM"
 
 

@@ -19,7 +19,7 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES | {".jsonl", ".csv"}
 MAX_ARTICLE_CHARS = 1_000_000  # larger articles are reported, not processed
-CRISIS_FIELDS = ("crisis", "incumbent", "challenger", "incumbent_aliases", "challenger_aliases", "crisis_country")
+CRISIS_FIELDS = ("crisis", "incumbent", "challenger", "incumbent_aliases", "challenger_aliases", "crisis_country", "in_power")
 _HTML_DROP = "script, style, noscript, nav, header, footer, aside, form, svg, iframe, template"
 _HTML_BLOCKS = "h1, h2, h3, h4, p, li, blockquote, pre, td, dd"
 

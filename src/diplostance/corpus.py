@@ -34,6 +34,7 @@ class Example:
     challenger: str = ""
     incumbent_aliases: tuple[str, ...] | None = None
     challenger_aliases: tuple[str, ...] | None = None
+    in_power: str = ""  # incumbent | challenger, when the row says (else the registry's)
     source: str = ""  # file:line it was read from
     raw: dict = field(default_factory=dict, compare=False, repr=False)
 
@@ -147,6 +148,9 @@ def parse_row(
     for value in (inc_aliases, chal_aliases):
         if isinstance(value, str):
             errors.append(value)
+    in_power = row.get("in_power")
+    if in_power is not None and in_power not in ("incumbent", "challenger"):
+        errors.append(f"'in_power' must be \"incumbent\" or \"challenger\", not {in_power!r}")
     sentence = row["sentence"]
     mentions: list[GoldMention] = []
     for i, m in enumerate(row["mentions"]):
@@ -170,6 +174,7 @@ def parse_row(
         challenger=row.get("challenger") or known.challenger.name,
         incumbent_aliases=inc_aliases,
         challenger_aliases=chal_aliases,
+        in_power=in_power or "",
         raw=row,
     )
     return example, errors, warnings

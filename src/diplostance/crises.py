@@ -36,6 +36,7 @@ class Crisis:
     end: str = ""
     reserved: bool = False
     summary: str = ""
+    in_power: str = ""  # incumbent | challenger; "" = not given (src/diplostance/orientation.py)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,9 @@ def parse_registry(data: object, source: str = "<registry>") -> Registry:
         if entry["id"] in crises:
             raise RegistryError(f"{where}: duplicate crisis id {entry['id']!r}")
         period = entry.get("period") or {}
+        in_power = entry.get("in_power") or ""
+        if in_power not in ("", "incumbent", "challenger"):
+            raise RegistryError(f"{where}: 'in_power' must be incumbent or challenger, not {in_power!r}")
         crises[entry["id"]] = Crisis(
             id=entry["id"],
             country=str(entry.get("country", "")),
@@ -86,6 +90,7 @@ def parse_registry(data: object, source: str = "<registry>") -> Registry:
             end=str(period.get("end", "")),
             reserved=bool(entry.get("reserved", False)),
             summary=str(entry.get("summary", "")),
+            in_power=in_power,
         )
     return Registry(crises)
 

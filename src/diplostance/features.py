@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from diplostance.encoding import TGT_CLOSE, TGT_OPEN, EncodingOptions, _with_surname, encode
+from diplostance.orientation import SIDES, side_in_power
 
 REQUIRED_COLUMNS = ("sentence", "start", "end", "incumbent", "challenger")
-OPTIONAL_COLUMNS = ("incumbent_aliases", "challenger_aliases", "entity", "crisis_country", "other_spans")
+OPTIONAL_COLUMNS = ("incumbent_aliases", "challenger_aliases", "entity", "crisis_country", "in_power", "other_spans")
 # What callers pass to a logged model (the MLflow signature: other_spans is in-process only).
-MODEL_INPUT = REQUIRED_COLUMNS + OPTIONAL_COLUMNS[:4]
+MODEL_INPUT = REQUIRED_COLUMNS + OPTIONAL_COLUMNS[:5]
 
 
 class InputError(ValueError):
@@ -67,6 +68,19 @@ def normalize_mentions(table: pd.DataFrame) -> pd.DataFrame:
         df[col] = df[col].fillna("").astype(str)
     for col in ("incumbent_aliases", "challenger_aliases"):
         df[col] = [_as_list(v) for v in df[col]]
+    # in_power: given (incumbent | challenger), else read from the sides' aliases
+    given = df["in_power"].fillna("").astype(str).str.strip().str.lower()
+    for i, value in enumerate(given):
+        if value and value not in SIDES:
+            raise InputError(f"row {i}: 'in_power' must be incumbent or challenger, not {df['in_power'].iat[i]!r}")
+    sides: dict[tuple, str] = {}  # rows of one crisis share their answer
+    in_power = []
+    for g, r in zip(given, df.itertuples(index=False), strict=True):
+        key = (g, r.incumbent, tuple(r.incumbent_aliases), r.challenger, tuple(r.challenger_aliases))
+        if key not in sides:
+            sides[key] = side_in_power(g, (r.incumbent, *r.incumbent_aliases), (r.challenger, *r.challenger_aliases))
+        in_power.append(sides[key])
+    df["in_power"] = in_power
     return df
 
 

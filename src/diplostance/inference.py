@@ -31,6 +31,7 @@ class Roles:
     incumbent_aliases: tuple[str, ...] = ()
     challenger_aliases: tuple[str, ...] = ()
     country: str = ""
+    in_power: str = ""  # incumbent | challenger; "" = read from the aliases
 
 
 class RolesError(ValueError):
@@ -46,6 +47,7 @@ def roles_from(
     incumbent_aliases: Iterable[str] = (),
     challenger_aliases: Iterable[str] = (),
     country: str = "",
+    in_power: str | None = None,
 ) -> Roles:
     """Roles from a registry id, from names, or both (names and aliases then add to the registry's)."""
     known = registry.get(crisis) if (crisis and registry) else None
@@ -53,6 +55,8 @@ def roles_from(
         raise RolesError(f"crisis {crisis!r} is not in the registry; give the incumbent and challenger names")
     if known is None and not (incumbent and challenger):
         raise RolesError("no crisis roles: give --crisis ID, or --incumbent and --challenger (or crisis fields in the input)")
+    if in_power not in (None, "", "incumbent", "challenger"):
+        raise RolesError(f"in_power must be incumbent or challenger, not {in_power!r}")
     inc_aliases = tuple(incumbent_aliases) + (known.incumbent.names if known else ())
     chal_aliases = tuple(challenger_aliases) + (known.challenger.names if known else ())
     return Roles(
@@ -62,6 +66,7 @@ def roles_from(
         incumbent_aliases=tuple(dict.fromkeys(a for a in inc_aliases if a != (incumbent or known.incumbent.name))),
         challenger_aliases=tuple(dict.fromkeys(a for a in chal_aliases if a != (challenger or known.challenger.name))),
         country=country or (known.country if known else ""),
+        in_power=in_power or (known.in_power if known else ""),
     )
 
 
@@ -83,6 +88,7 @@ def article_roles(article: Article, default: Roles | None, registry: Registry | 
             incumbent_aliases=aliases("incumbent_aliases"),
             challenger_aliases=aliases("challenger_aliases"),
             country=c.get("crisis_country", ""),
+            in_power=c.get("in_power"),
         )
     if default is None:
         raise RolesError("no crisis roles: give --crisis ID, or --incumbent and --challenger (or crisis fields in the input)")
@@ -126,6 +132,7 @@ def mention_rows_of(article: Article, roles: Roles) -> tuple[list[dict], int]:
                     "incumbent_aliases": inc_aliases,
                     "challenger_aliases": chal_aliases,
                     "crisis_country": roles.country,
+                    "in_power": roles.in_power,
                     "other_spans": spans,
                 }
             )

@@ -72,7 +72,7 @@ def _names(schema: str) -> list[str]:
 _STR_ARRAY = "array<string>"
 ARTICLE_SCHEMA = (
     f"{SEQ} long, article_id string, title string, text string, crisis string, incumbent string, challenger string, "
-    f"incumbent_aliases {_STR_ARRAY}, challenger_aliases {_STR_ARRAY}, crisis_country string"
+    f"incumbent_aliases {_STR_ARRAY}, challenger_aliases {_STR_ARRAY}, crisis_country string, in_power string"
 )
 # mention_rows_of's columns (other_spans is in-process only), plus the article's title and
 # sentence count; an article without mentions gives one row with sentence_index -1.
@@ -80,7 +80,7 @@ DETECTED_SCHEMA = (
     f"{SEQ} long, article_id string, title string, crisis string, sentence_index long, sentence string, "
     "start long, `end` long, article_start long, article_end long, mention string, entity string, entity_name string, "
     f"kind string, incumbent string, challenger string, incumbent_aliases {_STR_ARRAY}, challenger_aliases {_STR_ARRAY}, "
-    "crisis_country string, n_sentences long"
+    "crisis_country string, in_power string, n_sentences long"
 )
 _DETECTED_COLUMNS = _names(DETECTED_SCHEMA)
 PREDICTION_TYPE = "struct<label string, confidence double, " + ", ".join(f"{c} double" for c in PROB_COLUMNS) + ">"
@@ -156,6 +156,7 @@ def detect_mentions(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
                 incumbent_aliases=_aliases(r.incumbent_aliases),
                 challenger_aliases=_aliases(r.challenger_aliases),
                 country=r.crisis_country,
+                in_power=r.in_power or "",
             )
             rows, n_sentences = mention_rows_of(article, roles)
             extra = {SEQ: getattr(r, SEQ), "title": r.title}
@@ -237,6 +238,7 @@ def read_inputs(opts: PredictOptions) -> tuple[pd.DataFrame, list[dict]]:
                 "incumbent_aliases": list(roles.incumbent_aliases),
                 "challenger_aliases": list(roles.challenger_aliases),
                 "crisis_country": roles.country,
+                "in_power": roles.in_power,
             }
         )
     return pd.DataFrame(rows, columns=_names(ARTICLE_SCHEMA)), errors

@@ -103,6 +103,7 @@ def mention_rows(examples: Iterable[Example], registry: Registry | None) -> list
                     "incumbent_aliases": list(inc[1:]),
                     "challenger_aliases": list(chal[1:]),
                     "crisis_country": known.country if known else "",
+                    "in_power": ex.in_power or (known.in_power if known else ""),
                 }
             )
     return rows
@@ -128,6 +129,7 @@ def to_datasets(examples: Iterable[Example], registry: Registry, holdout: str | 
             "incumbent_aliases": datasets.Sequence(datasets.Value("string")),
             "challenger_aliases": datasets.Sequence(datasets.Value("string")),
             "crisis_country": datasets.Value("string"),
+            "in_power": datasets.Value("string"),
         }
     )
     parts = split_examples(examples, registry, holdout)

@@ -37,6 +37,9 @@ def predict(
     incumbent_alias: list[str] = typer.Option(None, "--incumbent-alias", help="Another name of the incumbent (repeatable)."),
     challenger_alias: list[str] = typer.Option(None, "--challenger-alias", help="Another name of the challenger (repeatable)."),
     country: str = typer.Option("", "--country", help="ISO3 code of the crisis country (its mentions are `none`)."),
+    in_power: str = typer.Option(
+        None, "--in-power", help="Side holding power: incumbent or challenger [default: the registry's, else read from the aliases]."
+    ),
     model: str = typer.Option(DEFAULT_MODEL_URI, "--model", help="MLflow model URI."),
     fmt: str = typer.Option(None, "--format", "-f", help=f"Table format: {', '.join(FORMATS)} (default jsonl; spark: parquet)."),
     resume: bool = typer.Option(False, "--resume", help="Skip articles already done in OUTPUT by an earlier run."),
@@ -68,6 +71,10 @@ def predict(
     except RegistryError as exc:
         fail(str(exc))
     roles = None
+    if in_power not in (None, "incumbent", "challenger"):
+        fail(f"--in-power must be incumbent or challenger, not {in_power!r}")
+    if in_power and not (crisis or incumbent or challenger):
+        fail("--in-power goes with --crisis or --incumbent/--challenger")
     if crisis or incumbent or challenger:
         try:
             roles = roles_from(
@@ -78,6 +85,7 @@ def predict(
                 incumbent_aliases=incumbent_alias or (),
                 challenger_aliases=challenger_alias or (),
                 country=country,
+                in_power=in_power,
             )
         except RolesError as exc:
             fail(str(exc))

@@ -19,6 +19,7 @@ import pandas as pd
 
 from diplostance.features import home_mask, normalize_mentions
 from diplostance.labels import LABEL2ID, LABELS
+from diplostance.orientation import exchange_labels, exchange_probs, exchange_sides
 
 META_FILE = "diplostance-model.json"
 PROB_COLUMNS = tuple(f"prob_{label.replace('-', '_')}" for label in LABELS)
@@ -30,7 +31,7 @@ class LibraryDriftWarning(UserWarning):
 
 # The library code a saved model's predictions go through (a logged pyfunc imports the
 # installed package rather than carrying this code): labels, encoding, features, models.
-PREDICTION_CODE = ("labels.py", "encoding.py", "features.py", "models/*.py")
+PREDICTION_CODE = ("labels.py", "encoding.py", "orientation.py", "features.py", "models/*.py")
 
 
 @lru_cache(maxsize=1)
@@ -47,20 +48,40 @@ def library_fingerprint() -> dict:
 
 
 class StanceModel(ABC):
+    """``fit`` and ``predict`` take any mention table; with ``orient_by_power`` (the
+    default, :mod:`diplostance.orientation`) they turn each crisis round so that the family
+    always sees the side in power as [INCUMBENT], and turn its probabilities back."""
+
     family: ClassVar[str]
 
     def __init__(self, config: dict | None = None):
-        self.config = dict(config or {})
+        self.config = {"orient_by_power": True, **(config or {})}
 
-    @abstractmethod
+    def _oriented(self, table: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        df = normalize_mentions(table)
+        if self.config["orient_by_power"]:
+            return exchange_sides(df)
+        return df, np.zeros(len(df), dtype=bool)
+
     def fit(
         self, train: pd.DataFrame, labels: list[str], validation: tuple[pd.DataFrame, list[str]] | None = None
     ) -> StanceModel:
-        """Learn from a normalised mention table and its labels; return self."""
+        """Learn from a mention table and its labels; return self."""
+        train, flip = self._oriented(train)
+        if validation is not None:
+            val, val_flip = self._oriented(validation[0])
+            validation = (val, exchange_labels(list(validation[1]), val_flip))
+        return self.learn(train, exchange_labels(list(labels), flip), validation)
+
+    @abstractmethod
+    def learn(
+        self, train: pd.DataFrame, labels: list[str], validation: tuple[pd.DataFrame, list[str]] | None = None
+    ) -> StanceModel:
+        """The family's training on a normalised, oriented table; return self."""
 
     @abstractmethod
     def predict_proba(self, table: pd.DataFrame) -> np.ndarray:
-        """(n, len(LABELS)) probabilities for a normalised mention table."""
+        """(n, len(LABELS)) probabilities for a normalised, oriented mention table."""
 
     def save_state(self, path: Path) -> None:  # noqa: B027 - optional hook: stateless families keep it
         """Write learned state into the model folder (families with state override this)."""
@@ -82,10 +103,10 @@ class StanceModel(ABC):
 
     def predict(self, table: pd.DataFrame) -> pd.DataFrame:
         """Labels, confidences and per-label probabilities for any mention table."""
-        df = normalize_mentions(table)
+        df, flip = self._oriented(table)
         if len(df) == 0:
             return pd.DataFrame({"label": [], "confidence": [], **{c: [] for c in PROB_COLUMNS}})
-        probs = np.asarray(self.predict_proba(df), dtype=float)
+        probs = exchange_probs(self.predict_proba(df), flip)
         # LABELING.md: the crisis country and its own institutions never take a side.
         home = home_mask(df)
         probs[home] = np.eye(len(LABELS))[LABEL2ID["none"]]
@@ -119,6 +140,7 @@ def load_model(path: Path | str, *, check_library: bool = True) -> StanceModel:
             ),
             stacklevel=2,
         )
-    model = family_class(meta["family"])(meta["config"])
+    # a model saved before orientation existed read every crisis as given
+    model = family_class(meta["family"])({"orient_by_power": False, **meta["config"]})
     model.load_state(path)
     return model

@@ -37,13 +37,16 @@ class BlendModel(StanceModel):
         if sum(weights.values()) <= 0:
             raise ValueError("blend: the weights sum to 0")
         super().__init__(config)
-        self.parts_ = {name: create_model(name, config.get(name) or {}) for name in weights}
+        # the blend orients the table once; each part records the same setting, so that
+        # a part folder loaded on its own reads crises as it was trained to
+        orient = {"orient_by_power": self.config["orient_by_power"]}
+        self.parts_ = {name: create_model(name, {**(config.get(name) or {}), **orient}) for name in weights}
 
-    def fit(self, train: pd.DataFrame, labels: list[str], validation=None) -> BlendModel:
+    def learn(self, train: pd.DataFrame, labels: list[str], validation=None) -> BlendModel:
         # Parts train without validation: per-epoch curves of one part would be logged
         # under the blend's own val_* metric names; the training run scores the blend.
         for part in self.parts_.values():
-            part.fit(train, labels)
+            part.learn(train, labels)
         return self
 
     def predict_proba(self, table: pd.DataFrame) -> np.ndarray:

@@ -287,7 +287,7 @@ class MiniLMModel(StanceModel):
 
     # -- training -------------------------------------------------------------
 
-    def fit(self, train, labels, validation=None):
+    def learn(self, train, labels, validation=None):
         import torch
 
         c = self.config

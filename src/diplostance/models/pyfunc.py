@@ -30,6 +30,7 @@ SIGNATURE = ModelSignature(
             ColSpec(Array("string"), "challenger_aliases", required=False),
             ColSpec("string", "entity", required=False),
             ColSpec("string", "crisis_country", required=False),
+            ColSpec("string", "in_power", required=False),
         ]
     ),
     outputs=Schema([ColSpec("string", "label"), ColSpec("double", "confidence")] + [ColSpec("double", c) for c in PROB_COLUMNS]),

@@ -45,7 +45,7 @@ class RulesModel(StanceModel):
     def lexicon(self) -> dict[str, re.Pattern]:
         return {key: _alternation(values) for key, values in yaml.safe_load(self.lexicon_text_).items()}
 
-    def fit(self, train, labels, validation=None):
+    def learn(self, train, labels, validation=None):
         return self  # nothing to learn: that is the point of the baseline
 
     def save_state(self, path) -> None:

@@ -51,7 +51,7 @@ class TfidfModel(StanceModel):
         sentence_vec, clause_vec = self.vectorizers_
         return hstack([sentence_vec.transform(texts), clause_vec.transform(clauses)]).tocsr()
 
-    def fit(self, train, labels, validation=None):
+    def learn(self, train, labels, validation=None):
         c = self.config
 
         def vectorizer(n: int) -> TfidfVectorizer:
