@@ -44,15 +44,13 @@ from diplostance.config import load_config
 from diplostance.corpus import jsonl_files, load_examples
 from diplostance.crises import load_registry
 from diplostance.evaluation import mention_table
-from diplostance.features import home_mask, normalize_mentions
-from diplostance.labels import LABELS
+from diplostance.features import MODEL_INPUT, home_mask
+from diplostance.orientation import exchange_labels
 from diplostance.paths import PROJECT_ROOT
 from diplostance.splits import split_examples
 from diplostance.training import resolve, train
 
 log = logging.getLogger("bench_minilm")
-INPUT_COLUMNS = ["sentence", "start", "end", "incumbent", "challenger", "incumbent_aliases", "challenger_aliases",
-                 "entity", "crisis_country", "in_power"]
 SECTION = "## MiniLM"
 
 
@@ -64,12 +62,6 @@ def timed(fn, repeats: int) -> tuple[float, object]:
         out = fn()
         times.append(time.perf_counter() - started)
     return statistics.median(times), out
-
-
-def labels_with_home(table: pd.DataFrame, probs: np.ndarray) -> np.ndarray:
-    best = np.array([LABELS[i] for i in probs.argmax(axis=1)], dtype=object)
-    best[home_mask(table)] = "none"
-    return best
 
 
 def fp32_folder(model_uri: str) -> Path:
@@ -115,10 +107,9 @@ def bench_mode(mode: str, exp_name: str, test: pd.DataFrame, repeats: int, overr
     reference = MiniLMModel(model_cfg)
     reference.load_state(folder.parent)
     reference.load_fp32(folder)
-    table = normalize_mentions(test)
-    seconds, fp32_probs = timed(lambda: reference.predict_proba_fp32(normalize_mentions(test)), 1)
+    seconds, fp32_out = timed(lambda: reference.predict_fp32(test), 1)
     out["fp32_torch_mentions_per_second"] = len(test) / seconds
-    fp32_labels = labels_with_home(table, fp32_probs)
+    fp32_labels = fp32_out["label"].to_numpy()
     out["agreement_int8_fp32"] = float(np.mean(int8_labels == fp32_labels))
     out["n_test"] = len(test)
 
@@ -150,10 +141,10 @@ def bench_mode(mode: str, exp_name: str, test: pd.DataFrame, repeats: int, overr
     pipe = pipeline("text-classification", model=hf_model, tokenizer=tokenizer, device=-1)
 
     def run_pipeline():
-        df = normalize_mentions(test)
+        df, turned = reference.oriented(test)  # the table as the model reads it
         units = build_units(df, model_cfg)
         texts = [units.texts[u] for u, _ in units.wanted]
-        predicted = np.array([r["label"] for r in pipe(texts)], dtype=object)
+        predicted = np.array(exchange_labels([r["label"] for r in pipe(texts)], turned), dtype=object)
         predicted[home_mask(df)] = "none"
         return predicted, units
 
@@ -248,7 +239,7 @@ def main(
     registry = load_registry(resolve(base["data"]["registry"]))
     files = jsonl_files([resolve(p) for p in base["data"]["paths"]])
     parts = split_examples(load_examples(files, registry=registry), registry)
-    test = mention_table(parts["test_seen"] + parts["test_unseen"], registry)[INPUT_COLUMNS]
+    test = mention_table(parts["test_seen"] + parts["test_unseen"], registry)[list(MODEL_INPUT)]
     from diplostance import tracking
 
     corpus = f"{sum(len(p) for p in parts.values())} sentences, digest {tracking.files_digest(files)}"

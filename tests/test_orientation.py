@@ -5,15 +5,24 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import row, write_jsonl
 
+from conftest import row, write_jsonl
 from diplostance.corpus import read_examples
 from diplostance.crises import RegistryError, parse_registry
 from diplostance.evaluation import mention_table
 from diplostance.features import InputError, normalize_mentions
+from diplostance.inference import RolesError, article_roles, roles_from
 from diplostance.models import create_model
 from diplostance.models.base import load_model
-from diplostance.orientation import exchange_probs, exchange_sides, side_in_power
+from diplostance.orientation import exchange_probs, exchange_sides, parse_in_power, side_in_power
+
+
+def test_in_power_values_are_parsed_alike_everywhere():
+    assert [parse_in_power(v) for v in (None, "", " Challenger ", "incumbent", float("nan"))] == [
+        "", "", "challenger", "incumbent", ""]
+    for bad in ("rebels", False, 0, ["challenger"]):
+        with pytest.raises(ValueError, match="in_power must be incumbent or challenger"):
+            parse_in_power(bad)
 
 
 def test_side_in_power_given_or_read_from_the_aliases():
@@ -23,8 +32,6 @@ def test_side_in_power_given_or_read_from_the_aliases():
     # nobody described as ousted, or both: the incumbent
     assert side_in_power("", ["Maduro"], ["Guaido"]) == "incumbent"
     assert side_in_power("", ["the exiled king"], ["the government in exile"]) == "incumbent"
-    with pytest.raises(ValueError, match="in_power"):
-        side_in_power("rebels", [], [])
 
 
 def _table(in_power):
@@ -56,7 +63,7 @@ def test_exchange_sides_turns_only_challenger_held_rows():
 def test_in_power_is_read_from_aliases_and_checked():
     df = normalize_mentions(_table([None, ""]).assign(incumbent_aliases=[["the ousted president"]] * 2))
     assert df["in_power"].tolist() == ["challenger", "challenger"]
-    with pytest.raises(InputError, match="row 1: 'in_power'"):
+    with pytest.raises(InputError, match="row 1: in_power must be"):
         normalize_mentions(_table(["incumbent", "opposition"]))
 
 
@@ -141,6 +148,58 @@ def test_registry_and_rows_carry_in_power(tmp_path, registry):
     bad = row("v-2", "Peru backed Guaido.", [("Peru", "PER", "recognizes-challenger")], in_power="both")
     path = write_jsonl(tmp_path / "rows.jsonl", [good, bad])
     result = read_examples([path], registry=registry)
-    assert any(str(p).startswith(f"{path}:2: error:") and "'in_power'" in str(p) for p in result.problems)
+    assert any(str(p).startswith(f"{path}:2: error:") and "in_power must be" in str(p) for p in result.problems)
     table = mention_table(result.examples, registry)
     assert table["in_power"].tolist() == ["challenger"]
+
+
+HONDURAS = {"crises": [{"id": "honduras-2009", "country": "HND", "incumbent": {"name": "Manuel Zelaya"},
+                        "challenger": {"name": "Roberto Micheletti"}, "in_power": "challenger"}]}
+
+
+def test_row_field_wins_over_registry_which_wins_over_aliases(tmp_path):
+    reg = parse_registry(HONDURAS)
+    sentence = "Peru recalled its ambassador."
+    rows = [
+        {"id": "h-1", "crisis": "honduras-2009", "sentence": sentence, "mentions": []},
+        {"id": "h-2", "crisis": "honduras-2009", "sentence": sentence, "mentions": [], "in_power": "incumbent"},
+        {"id": "x-1", "crisis": "elsewhere-2030", "incumbent": "A B", "challenger": "C D", "sentence": sentence,
+         "mentions": [], "incumbent_aliases": ["the ousted president"]},
+    ]
+    for r in rows:
+        r["mentions"] = [{"text": "Peru", "start": 0, "end": 4, "entity": "PER", "label": "recognizes-challenger"}]
+    result = read_examples([write_jsonl(tmp_path / "rows.jsonl", rows)], registry=reg)
+    assert not [p for p in result.problems if p.level == "error"]
+    table = normalize_mentions(mention_table(result.examples, reg))
+    assert table["in_power"].tolist() == ["challenger", "incumbent", "challenger"]
+
+
+def test_articles_and_command_line_roles_carry_in_power():
+    reg = parse_registry(HONDURAS)
+    default = roles_from("honduras-2009", reg)
+    assert default.in_power == "challenger"
+    assert roles_from("honduras-2009", reg, in_power="incumbent").in_power == "incumbent"
+    with pytest.raises(RolesError, match="in_power must be"):
+        roles_from(None, reg, incumbent="A", challenger="B", in_power="army")
+    from diplostance.articles import Article
+
+    # an article that only says who holds power keeps the command line's roles otherwise
+    own = article_roles(Article("a", "text", "src", crisis={"in_power": "incumbent"}), default, reg)
+    assert (own.incumbent, own.in_power) == ("Manuel Zelaya", "incumbent")
+    assert article_roles(Article("b", "text", "src"), default, reg).in_power == "challenger"
+    with pytest.raises(RolesError, match="in_power must be"):
+        article_roles(Article("c", "text", "src", crisis={"in_power": "rebels"}), default, reg)
+
+
+def test_cli_in_power_is_checked(tmp_path):
+    from typer.testing import CliRunner
+
+    from diplostance.cli import app
+
+    def run(*args):
+        return CliRunner().invoke(app, ["predict", "-", "-o", str(tmp_path), *args], input="Peru spoke.")
+
+    bad = run("--crisis", "venezuela-2019", "--in-power", "army")
+    assert bad.exit_code != 0 and "--in-power must be incumbent or challenger" in bad.output
+    alone = run("--in-power", "challenger")
+    assert alone.exit_code != 0 and "--in-power goes with --crisis" in alone.output

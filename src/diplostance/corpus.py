@@ -10,6 +10,7 @@ from pathlib import Path
 
 from diplostance.crises import Registry
 from diplostance.labels import LABELS
+from diplostance.orientation import parse_in_power
 
 ENTITY_CODE = re.compile(r"[A-Z][A-Z0-9_]{1,29}")
 
@@ -148,9 +149,10 @@ def parse_row(
     for value in (inc_aliases, chal_aliases):
         if isinstance(value, str):
             errors.append(value)
-    in_power = row.get("in_power")
-    if in_power is not None and in_power not in ("incumbent", "challenger"):
-        errors.append(f"'in_power' must be \"incumbent\" or \"challenger\", not {in_power!r}")
+    try:
+        in_power = parse_in_power(row.get("in_power"))
+    except ValueError as exc:
+        errors.append(str(exc))
     sentence = row["sentence"]
     mentions: list[GoldMention] = []
     for i, m in enumerate(row["mentions"]):
@@ -174,7 +176,7 @@ def parse_row(
         challenger=row.get("challenger") or known.challenger.name,
         incumbent_aliases=inc_aliases,
         challenger_aliases=chal_aliases,
-        in_power=in_power or "",
+        in_power=in_power,
         raw=row,
     )
     return example, errors, warnings

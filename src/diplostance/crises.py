@@ -8,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from diplostance.orientation import parse_in_power
 from diplostance.paths import REGISTRY_PATH
 
 
@@ -78,9 +79,10 @@ def parse_registry(data: object, source: str = "<registry>") -> Registry:
         if entry["id"] in crises:
             raise RegistryError(f"{where}: duplicate crisis id {entry['id']!r}")
         period = entry.get("period") or {}
-        in_power = entry.get("in_power") or ""
-        if in_power not in ("", "incumbent", "challenger"):
-            raise RegistryError(f"{where}: 'in_power' must be incumbent or challenger, not {in_power!r}")
+        try:
+            in_power = parse_in_power(entry.get("in_power"))
+        except ValueError as exc:
+            raise RegistryError(f"{where}: {exc}") from None
         crises[entry["id"]] = Crisis(
             id=entry["id"],
             country=str(entry.get("country", "")),

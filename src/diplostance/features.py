@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from diplostance.encoding import TGT_CLOSE, TGT_OPEN, EncodingOptions, _with_surname, encode
-from diplostance.orientation import SIDES, side_in_power
+from diplostance.orientation import parse_in_power, side_in_power
 
 REQUIRED_COLUMNS = ("sentence", "start", "end", "incumbent", "challenger")
 OPTIONAL_COLUMNS = ("incumbent_aliases", "challenger_aliases", "entity", "crisis_country", "in_power", "other_spans")
@@ -69,10 +69,12 @@ def normalize_mentions(table: pd.DataFrame) -> pd.DataFrame:
     for col in ("incumbent_aliases", "challenger_aliases"):
         df[col] = [_as_list(v) for v in df[col]]
     # in_power: given (incumbent | challenger), else read from the sides' aliases
-    given = df["in_power"].fillna("").astype(str).str.strip().str.lower()
-    for i, value in enumerate(given):
-        if value and value not in SIDES:
-            raise InputError(f"row {i}: 'in_power' must be incumbent or challenger, not {df['in_power'].iat[i]!r}")
+    given = []
+    for i, value in enumerate(df["in_power"]):
+        try:
+            given.append(parse_in_power(value))
+        except ValueError as exc:
+            raise InputError(f"row {i}: {exc}") from None
     sides: dict[tuple, str] = {}  # rows of one crisis share their answer
     in_power = []
     for g, r in zip(given, df.itertuples(index=False), strict=True):

@@ -16,6 +16,7 @@ from diplostance.crises import Registry
 from diplostance.features import MODEL_INPUT
 from diplostance.labels import LABELS, NONE
 from diplostance.models.base import PROB_COLUMNS
+from diplostance.orientation import parse_in_power
 from diplostance.sentences import split_sentences
 
 Predictor = Callable[[pd.DataFrame], pd.DataFrame]
@@ -55,8 +56,10 @@ def roles_from(
         raise RolesError(f"crisis {crisis!r} is not in the registry; give the incumbent and challenger names")
     if known is None and not (incumbent and challenger):
         raise RolesError("no crisis roles: give --crisis ID, or --incumbent and --challenger (or crisis fields in the input)")
-    if in_power not in (None, "", "incumbent", "challenger"):
-        raise RolesError(f"in_power must be incumbent or challenger, not {in_power!r}")
+    try:
+        in_power = parse_in_power(in_power)
+    except ValueError as exc:
+        raise RolesError(str(exc)) from None
     inc_aliases = tuple(incumbent_aliases) + (known.incumbent.names if known else ())
     chal_aliases = tuple(challenger_aliases) + (known.challenger.names if known else ())
     return Roles(
@@ -92,10 +95,15 @@ def article_roles(article: Article, default: Roles | None, registry: Registry | 
         )
     if default is None:
         raise RolesError("no crisis roles: give --crisis ID, or --incumbent and --challenger (or crisis fields in the input)")
+    try:
+        in_power = parse_in_power(c.get("in_power"))
+    except ValueError as exc:
+        raise RolesError(str(exc)) from None
     return replace(
         default,
         incumbent_aliases=default.incumbent_aliases + aliases("incumbent_aliases"),
         challenger_aliases=default.challenger_aliases + aliases("challenger_aliases"),
+        in_power=in_power or default.in_power,
     )
 
 

@@ -30,29 +30,41 @@ from diplostance.labels import LABEL2ID
 
 SIDES = ("incumbent", "challenger")
 _OUT_OF_POWER = re.compile(r"\b(?:ousted|deposed|toppled|overthrown|exiled|in exile)\b", re.IGNORECASE)
-_EXCHANGED = {"supports-incumbent": "recognizes-challenger", "recognizes-challenger": "supports-incumbent"}
+EXCHANGED = {"supports-incumbent": "recognizes-challenger", "recognizes-challenger": "supports-incumbent"}
 _SIDED = [LABEL2ID["supports-incumbent"], LABEL2ID["recognizes-challenger"]]
 
 
-def side_in_power(given: str | None, incumbent_names: Iterable[str], challenger_names: Iterable[str]) -> str:
-    """'incumbent' or 'challenger': ``given`` when set, else the side that no alias calls
-    ousted (the incumbent when neither or both are)."""
+def parse_in_power(value: object) -> str:
+    """An ``in_power`` value as given anywhere (registry, row, article, command line,
+    table): 'incumbent', 'challenger', or '' when not given. ValueError otherwise."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return ""
+    text = value.strip().lower() if isinstance(value, str) else None
+    if text == "" or text in SIDES:
+        return text
+    raise ValueError(f"in_power must be incumbent or challenger, not {value!r}")
+
+
+def side_in_power(given: str, incumbent_names: Iterable[str], challenger_names: Iterable[str]) -> str:
+    """'incumbent' or 'challenger': ``given`` (parsed) when set, else the side that no
+    alias calls ousted (the incumbent when neither or both are)."""
     if given:
-        if given not in SIDES:
-            raise ValueError(f"in_power must be incumbent or challenger, not {given!r}")
         return given
     incumbent_out = any(_OUT_OF_POWER.search(n) for n in incumbent_names)
     challenger_out = any(_OUT_OF_POWER.search(n) for n in challenger_names)
     return "challenger" if incumbent_out and not challenger_out else "incumbent"
 
 
+TURNED = "turned"  # column of an oriented table: True where the sides were exchanged
+
+
 def exchange_sides(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """The normalised table seen from the side in power, and the mask of the rows whose
-    sides were exchanged (their ``in_power`` was 'challenger')."""
+    """The normalised table seen from the side in power (with a TURNED column), and the
+    mask of the rows whose sides were exchanged (their ``in_power`` was 'challenger')."""
     flip = (df["in_power"] == "challenger").to_numpy()
+    out = df.assign(**{TURNED: flip})
     if not flip.any():
-        return df, flip
-    out = df.copy()
+        return out, flip
     for a, b in (("incumbent", "challenger"), ("incumbent_aliases", "challenger_aliases")):
         first, second = out.loc[flip, a].tolist(), out.loc[flip, b].tolist()
         out.loc[flip, a] = pd.Series(second, index=out.index[flip], dtype=object)
@@ -63,7 +75,7 @@ def exchange_sides(df: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
 
 def exchange_labels(labels: Sequence[str], flip: np.ndarray) -> list[str]:
     """Labels with supports-incumbent and recognizes-challenger exchanged where ``flip``."""
-    return [_EXCHANGED.get(label, label) if f else label for label, f in zip(labels, flip, strict=True)]
+    return [EXCHANGED.get(label, label) if f else label for label, f in zip(labels, flip, strict=True)]
 
 
 def exchange_probs(probs: np.ndarray, flip: np.ndarray) -> np.ndarray:

@@ -38,7 +38,7 @@ def predict(
     challenger_alias: list[str] = typer.Option(None, "--challenger-alias", help="Another name of the challenger (repeatable)."),
     country: str = typer.Option("", "--country", help="ISO3 code of the crisis country (its mentions are `none`)."),
     in_power: str = typer.Option(
-        None, "--in-power", help="Side holding power: incumbent or challenger [default: the registry's, else read from the aliases]."
+        None, "--in-power", help="Side holding power: incumbent or challenger [default: the registry's, else from aliases]."
     ),
     model: str = typer.Option(DEFAULT_MODEL_URI, "--model", help="MLflow model URI."),
     fmt: str = typer.Option(None, "--format", "-f", help=f"Table format: {', '.join(FORMATS)} (default jsonl; spark: parquet)."),
@@ -73,8 +73,8 @@ def predict(
     roles = None
     if in_power not in (None, "incumbent", "challenger"):
         fail(f"--in-power must be incumbent or challenger, not {in_power!r}")
-    if in_power and not (crisis or incumbent or challenger):
-        fail("--in-power goes with --crisis or --incumbent/--challenger")
+    if in_power and (given_mentions or not (crisis or incumbent or challenger)):
+        fail("--in-power goes with --crisis or --incumbent/--challenger (--given-mentions rows carry their own in_power)")
     if crisis or incumbent or challenger:
         try:
             roles = roles_from(

@@ -57,7 +57,9 @@ class StanceModel(ABC):
     def __init__(self, config: dict | None = None):
         self.config = {"orient_by_power": True, **(config or {})}
 
-    def _oriented(self, table: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    def oriented(self, table: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+        """The normalised table as this model reads it, and the mask of the rows it turned
+        round (all False when the model does not orient)."""
         df = normalize_mentions(table)
         if self.config["orient_by_power"]:
             return exchange_sides(df)
@@ -67,9 +69,9 @@ class StanceModel(ABC):
         self, train: pd.DataFrame, labels: list[str], validation: tuple[pd.DataFrame, list[str]] | None = None
     ) -> StanceModel:
         """Learn from a mention table and its labels; return self."""
-        train, flip = self._oriented(train)
+        train, flip = self.oriented(train)
         if validation is not None:
-            val, val_flip = self._oriented(validation[0])
+            val, val_flip = self.oriented(validation[0])
             validation = (val, exchange_labels(list(validation[1]), val_flip))
         return self.learn(train, exchange_labels(list(labels), flip), validation)
 
@@ -103,10 +105,15 @@ class StanceModel(ABC):
 
     def predict(self, table: pd.DataFrame) -> pd.DataFrame:
         """Labels, confidences and per-label probabilities for any mention table."""
-        df, flip = self._oriented(table)
+        return self.predict_with(self.predict_proba, table)
+
+    def predict_with(self, proba, table: pd.DataFrame) -> pd.DataFrame:
+        """``predict`` through another probability function of this model (e.g. MiniLM's
+        fp32 torch reference): the same orientation, turning back and home rule."""
+        df, flip = self.oriented(table)
         if len(df) == 0:
             return pd.DataFrame({"label": [], "confidence": [], **{c: [] for c in PROB_COLUMNS}})
-        probs = exchange_probs(self.predict_proba(df), flip)
+        probs = exchange_probs(proba(df), flip)
         # LABELING.md: the crisis country and its own institutions never take a side.
         home = home_mask(df)
         probs[home] = np.eye(len(LABELS))[LABEL2ID["none"]]

@@ -63,6 +63,7 @@ from diplostance.models.onnx_runtime import (
     softmax,
     token_ids,
 )
+from diplostance.orientation import EXCHANGED, TURNED, exchange_labels, exchange_probs
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +278,10 @@ class MiniLMModel(StanceModel):
         folder = Path(path) if path else self.state_dir_ / FP32_DIR
         self.torch_model_ = cls.from_pretrained(str(folder)).eval()
 
+    def predict_fp32(self, table: pd.DataFrame) -> pd.DataFrame:
+        """``predict`` through the fp32 torch model: the reference for the int8 graph."""
+        return self.predict_with(self.predict_proba_fp32, table)
+
     def predict_proba_fp32(self, table: pd.DataFrame, batch_size: int = 32) -> np.ndarray:
         """The same probabilities from the fp32 torch model (no quantization, no ONNX)."""
         if self.torch_model_ is None:
@@ -393,8 +398,7 @@ class MiniLMModel(StanceModel):
 
 # ---------------------------------------------------------------- helpers
 
-_SWAP_LABEL = {LABEL2ID["supports-incumbent"]: LABEL2ID["recognizes-challenger"],
-               LABEL2ID["recognizes-challenger"]: LABEL2ID["supports-incumbent"]}
+_SWAP_LABEL = {LABEL2ID[a]: LABEL2ID[b] for a, b in EXCHANGED.items()}
 
 
 def role_swapped(units: Units, y: np.ndarray) -> tuple[Units, np.ndarray]:
@@ -442,16 +446,21 @@ def length_batches(units: list[int], ids, batch_size: int, rng: np.random.Genera
 
 
 def _labels_of(df: pd.DataFrame, probs: np.ndarray) -> np.ndarray:
-    """Predicted label ids as StanceModel.predict gives them (home country -> none)."""
+    """Predicted label ids as StanceModel.predict gives them (home country -> none), in
+    the table's own frame (a turned-round table's rows stay turned)."""
     best = probs.argmax(axis=1)
     best[home_mask(df)] = LABEL2ID["none"]
     return best
 
 
 def _scores(df: pd.DataFrame, probs: np.ndarray, gold: list[str]) -> dict:
+    """Validation scores in the data's own roles, as the training run scores the model
+    (rows the model reads turned round are turned back first)."""
     from diplostance.metrics import label_metrics
 
-    return label_metrics(gold, [ID2LABEL[i] for i in _labels_of(df, probs)])
+    turned = df[TURNED].to_numpy(dtype=bool) if TURNED in df.columns else np.zeros(len(df), dtype=bool)
+    predicted = [ID2LABEL[i] for i in _labels_of(df, exchange_probs(probs, turned))]
+    return label_metrics(exchange_labels(list(gold), turned), predicted)
 
 
 def _log_epoch(entry: dict, step: int) -> None:

@@ -1,7 +1,7 @@
 """The MLflow pyfunc every model family is logged as.
 
 Input: a table of mentions (sentence, start, end, incumbent, challenger, optional alias
-lists, entity and crisis_country). Output: label, confidence and one probability column
+lists, entity, crisis_country and in_power). Output: label, confidence and one probability column
 per label. Batch inference, the REST server and Spark all call this one interface.
 """
 
