@@ -69,15 +69,13 @@ def normalize_mentions(table: pd.DataFrame) -> pd.DataFrame:
     for col in ("incumbent_aliases", "challenger_aliases"):
         df[col] = [_as_list(v) for v in df[col]]
     # in_power: given (incumbent | challenger), else read from the sides' aliases
-    given = []
-    for i, value in enumerate(df["in_power"]):
-        try:
-            given.append(parse_in_power(value))
-        except ValueError as exc:
-            raise InputError(f"row {i}: {exc}") from None
     sides: dict[tuple, str] = {}  # rows of one crisis share their answer
     in_power = []
-    for g, r in zip(given, df.itertuples(index=False), strict=True):
+    for i, r in enumerate(df.itertuples(index=False)):
+        try:
+            g = parse_in_power(r.in_power)
+        except ValueError as exc:
+            raise InputError(f"row {i}: {exc}") from None
         key = (g, r.incumbent, tuple(r.incumbent_aliases), r.challenger, tuple(r.challenger_aliases))
         if key not in sides:
             sides[key] = side_in_power(g, (r.incumbent, *r.incumbent_aliases), (r.challenger, *r.challenger_aliases))

@@ -39,6 +39,13 @@ class RolesError(ValueError):
     pass
 
 
+def _in_power(value: object) -> str:
+    try:
+        return parse_in_power(value)
+    except ValueError as exc:
+        raise RolesError(str(exc)) from None
+
+
 def roles_from(
     crisis: str | None,
     registry: Registry | None,
@@ -56,10 +63,7 @@ def roles_from(
         raise RolesError(f"crisis {crisis!r} is not in the registry; give the incumbent and challenger names")
     if known is None and not (incumbent and challenger):
         raise RolesError("no crisis roles: give --crisis ID, or --incumbent and --challenger (or crisis fields in the input)")
-    try:
-        in_power = parse_in_power(in_power)
-    except ValueError as exc:
-        raise RolesError(str(exc)) from None
+    in_power = _in_power(in_power)
     inc_aliases = tuple(incumbent_aliases) + (known.incumbent.names if known else ())
     chal_aliases = tuple(challenger_aliases) + (known.challenger.names if known else ())
     return Roles(
@@ -95,15 +99,11 @@ def article_roles(article: Article, default: Roles | None, registry: Registry | 
         )
     if default is None:
         raise RolesError("no crisis roles: give --crisis ID, or --incumbent and --challenger (or crisis fields in the input)")
-    try:
-        in_power = parse_in_power(c.get("in_power"))
-    except ValueError as exc:
-        raise RolesError(str(exc)) from None
     return replace(
         default,
         incumbent_aliases=default.incumbent_aliases + aliases("incumbent_aliases"),
         challenger_aliases=default.challenger_aliases + aliases("challenger_aliases"),
-        in_power=in_power or default.in_power,
+        in_power=_in_power(c.get("in_power")) or default.in_power,
     )
 
 
