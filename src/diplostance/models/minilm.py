@@ -319,9 +319,7 @@ class MiniLMModel(StanceModel):
         model = _make_model(tokenizer, float(c["dropout"]))
         pool_id_of = {t: tokenizer.token_to_id(t) for t in (TGT_OPEN, OTHER_OPEN, "[CLS]")}
 
-        from diplostance.features import normalize_mentions
-
-        train = normalize_mentions(train)
+        # StanceModel.fit hands over normalised (and oriented) tables
         units = build_units(train, c)
         y = np.array([LABEL2ID[label] for label in labels], dtype=np.int64)
         if c.get("role_swap"):
@@ -334,7 +332,7 @@ class MiniLMModel(StanceModel):
 
         val = None
         if validation is not None and len(validation[0]):
-            vdf = normalize_mentions(validation[0])
+            vdf = validation[0]
             val = (vdf, build_units(vdf, c), list(validation[1]))
 
         batch_size = int(c["batch_size"])
