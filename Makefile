@@ -82,7 +82,7 @@ stats: $(STAMP) ## Corpus statistics (labels, crises, mention forms, splits)
 
 # Benchmarks train into their own store, never the project's registry.
 bench: export MLFLOW_TRACKING_URI := sqlite:///$(CURDIR)/outputs/bench/mlflow.db
-bench: $(STAMP) ## Train each family into outputs/bench, measure, rewrite docs/benchmarks.md (~20 min)
+bench: $(STAMP) ## Train each family into outputs/bench, measure, rewrite docs/benchmarks.md (~26 min)
 	@mkdir -p outputs/bench
 	$(BIN)/python pipelines/bench_mentions.py --write docs/benchmarks.md
 	for family in rules tfidf minilm blend; do $(BIN)/python pipelines/train.py --model $$family || exit 1; done
